@@ -1,0 +1,8 @@
+//! Pieces shared by the console's pages.
+
+pub mod event_list;
+pub mod layout;
+pub mod page;
+
+pub use layout::ConsoleLayout;
+pub use page::{EmptyState, ErrorNotice, PageHeader};

@@ -1,0 +1,34 @@
+//! What every server function and page can reach on the server: the store and the settings.
+//! `leptos_routes` provides it as context; read it with `expect_context::<AppState>()`.
+
+use axum::extract::FromRef;
+use gatehouse_domain::store::Store;
+use leptos::prelude::LeptosOptions;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The server's shared state, cheap to clone.
+#[derive(Clone, Debug, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub store: Store,
+    pub console: Arc<ConsoleSettings>,
+}
+
+/// Settings the console needs at request time, read once from configuration.
+#[derive(Clone, Debug)]
+pub struct ConsoleSettings {
+    /// The URL people and identity providers reach Gatehouse at, without a trailing slash.
+    pub public_url: String,
+    /// A session unused for this long ends.
+    pub session_idle: Duration,
+    /// A session ends this long after sign-in, however active.
+    pub session_absolute: Duration,
+}
+
+impl ConsoleSettings {
+    /// Whether cookies must carry `Secure`: only when people reach us over https.
+    pub fn https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}

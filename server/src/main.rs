@@ -1,0 +1,112 @@
+//! `gatehouse`: the one binary an operator runs.
+
+#![recursion_limit = "256"]
+
+use clap::{Parser, Subcommand};
+use gatehouse_domain::store::AdminOrigin;
+use gatehouse_server::config::{ServeArgs, StoreArgs};
+use gatehouse_server::serve;
+use gatehouse_server::telemetry;
+use std::io::Read;
+use std::process::ExitCode;
+
+/// Gatehouse: the admin console and identity edge of a Zero-Trust access product. Okta
+/// provisions users and groups over SCIM 2.0; administrators assign SAML profiles to groups.
+///
+/// Every option is also an environment variable (shown in brackets).
+#[derive(Parser, Debug)]
+#[command(name = "gatehouse", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the server (the default when no command is given).
+    Serve(ServeArgs),
+    /// Bring the database schema up to date, then exit (start-up also does this).
+    Migrate(StoreArgs),
+    /// Manage console administrators.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum AdminCommand {
+    /// Create an administrator. The password is read from standard input, so it never
+    /// appears in the shell history or the process list.
+    Create {
+        /// The administrator's email, used to sign in.
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input (required; the first line is used).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+fn with_password_from_env(mut args: ServeArgs) -> ServeArgs {
+    args.admin_password = std::env::var("GATEHOUSE_ADMIN_PASSWORD").ok();
+    args
+}
+
+async fn admin_create(email: String, store_args: StoreArgs) -> Result<(), String> {
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    let password = input.lines().next().unwrap_or_default();
+    if password.is_empty() {
+        return Err("no password on standard input: pipe it in, e.g. `printf %s \"$PASS\" | gatehouse admin create --email … --password-stdin`".into());
+    }
+    let store = serve::open_store(&store_args)
+        .await
+        .map_err(|e| e.to_string())?;
+    let admin = store
+        .create_admin(&email, password, AdminOrigin::CommandLine)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("Created administrator {}", admin.email);
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init();
+    let result = match cli.command {
+        None => serve::run(with_password_from_env(cli.serve))
+            .await
+            .map_err(|e| e.to_string()),
+        Some(Command::Serve(args)) => serve::run(with_password_from_env(args))
+            .await
+            .map_err(|e| e.to_string()),
+        Some(Command::Migrate(store_args)) => match serve::open_store(&store_args).await {
+            Ok(store) => {
+                println!(
+                    "Database schema is up to date ({}).",
+                    store.backend().name()
+                );
+                Ok(())
+            }
+            Err(e) => Err(e.to_string()),
+        },
+        Some(Command::Admin(AdminCommand::Create { email, store, .. })) => {
+            admin_create(email, store).await
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            eprintln!("gatehouse: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
