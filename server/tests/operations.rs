@@ -148,3 +148,29 @@ async fn a_refused_first_admin_password_stops_start_up_and_writes_nothing() {
     let store = gatehouse_domain::store::Store::open(&url).await.unwrap();
     assert_eq!(store.admin_count().await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn the_console_works_the_same_on_postgres() {
+    let app = TestApp::spawn_with(common::Options {
+        postgres: true,
+        ..Default::default()
+    })
+    .await;
+    let ready: serde_json::Value = app
+        .client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["database"], "PostgreSQL");
+    let cookie = app.sign_in().await;
+    let me = app.call("current_admin", &[], Some(&cookie)).await;
+    assert_eq!(me.status(), StatusCode::OK);
+    let events = app
+        .call("recent_events", &[("limit", "5")], Some(&cookie))
+        .await;
+    assert!(events.text().await.unwrap().contains("admin.sign_in"));
+}

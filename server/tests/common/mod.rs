@@ -26,6 +26,8 @@ pub struct Options {
     pub public_url: Option<String>,
     pub session_absolute: Duration,
     pub with_admin: bool,
+    /// Run on a throw-away PostgreSQL database instead of SQLite.
+    pub postgres: bool,
 }
 
 impl Default for Options {
@@ -34,6 +36,7 @@ impl Default for Options {
             public_url: None,
             session_absolute: Duration::from_secs(3600),
             with_admin: true,
+            postgres: false,
         }
     }
 }
@@ -44,7 +47,11 @@ impl TestApp {
     }
 
     pub async fn spawn_with(opts: Options) -> Self {
-        let db = TestDatabase::sqlite();
+        let db = if opts.postgres {
+            TestDatabase::postgres().await
+        } else {
+            TestDatabase::sqlite()
+        };
         let store = db.store().await;
         if opts.with_admin {
             store

@@ -1,0 +1,143 @@
+//! The `gatehouse` binary as an operator uses it.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn gatehouse() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+    cmd.env_remove("GATEHOUSE_DATABASE_URL")
+        .env_remove("GATEHOUSE_ADMIN_EMAIL")
+        .env_remove("GATEHOUSE_ADMIN_PASSWORD");
+    cmd
+}
+
+fn admin_create(data_dir: &std::path::Path, email: &str, password: &str) -> std::process::Output {
+    let mut child = gatehouse()
+        .args(["admin", "create", "--email", email, "--password-stdin"])
+        .env("GATEHOUSE_DATA_DIR", data_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(password.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn help_describes_every_command() {
+    let out = gatehouse().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for word in [
+        "serve",
+        "migrate",
+        "admin",
+        "GATEHOUSE_LISTEN",
+        "GATEHOUSE_DATABASE_URL",
+    ] {
+        assert!(help.contains(word), "--help does not mention {word}");
+    }
+    for sub in [
+        &["serve", "--help"][..],
+        &["migrate", "--help"],
+        &["admin", "create", "--help"],
+    ] {
+        assert!(
+            gatehouse().args(sub).output().unwrap().status.success(),
+            "{sub:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn admin_create_reads_the_password_from_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = admin_create(dir.path(), "Ops@Example.com", "a long enough password\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "Created administrator ops@example.com"
+    );
+
+    let url = format!("sqlite://{}", dir.path().join("gatehouse.db").display());
+    let store = gatehouse_domain::store::Store::open(&url).await.unwrap();
+    store
+        .authenticate("ops@example.com", "a long enough password", "cli-test")
+        .await
+        .expect("the password from stdin, without its newline, signs in");
+}
+
+#[test]
+fn admin_create_refuses_a_short_password_and_a_duplicate() {
+    let dir = tempfile::tempdir().unwrap();
+    let short = admin_create(dir.path(), "ops@example.com", "short\n");
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 12 characters"));
+
+    assert!(
+        admin_create(dir.path(), "ops@example.com", "a long enough password")
+            .status
+            .success()
+    );
+    let again = admin_create(dir.path(), "OPS@example.com", "a long enough password");
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+}
+
+#[test]
+fn migrate_creates_the_database_and_can_run_again() {
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let out = gatehouse()
+            .arg("migrate")
+            .env("GATEHOUSE_DATA_DIR", dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(dir.path().join("gatehouse.db").is_file());
+}
+
+#[test]
+fn an_unreachable_database_is_an_error_not_a_panic() {
+    let out = gatehouse()
+        .arg("migrate")
+        .env(
+            "GATEHOUSE_DATABASE_URL",
+            "postgres://nobody:pw@127.0.0.1:1/none",
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot use the database at postgres://nobody:***@127.0.0.1:1/none"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn an_unsupported_database_url_names_the_setting() {
+    let out = gatehouse()
+        .arg("migrate")
+        .env("GATEHOUSE_DATABASE_URL", "mysql://localhost/x")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported database URL scheme"));
+}
