@@ -49,3 +49,7 @@ id_type!(
     /// One entry of Events / Logs.
     EventId
 );
+id_type!(
+    /// An API token for SCIM provisioning (not the secret itself).
+    ScimTokenId
+);

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod token;
 
 #[cfg(feature = "server")]
 pub mod password;

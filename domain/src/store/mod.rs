@@ -7,11 +7,13 @@
 
 pub mod admins;
 mod events;
+mod scim_tokens;
 mod sessions;
 mod setup_link;
 mod throttle;
 
 pub use admins::AdminOrigin;
+pub use scim_tokens::TokenRejection;
 pub use sessions::StoredSession;
 pub use throttle::ThrottlePolicy;
 
