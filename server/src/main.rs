@@ -33,6 +33,25 @@ enum Command {
     /// Manage console administrators.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Manage the API tokens identity providers use on /scim/v2.
+    #[command(subcommand, name = "scim-token")]
+    ScimToken(ScimTokenCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum ScimTokenCommand {
+    /// Create a token and print only the token on standard output (for automation). It is
+    /// shown this once; Gatehouse keeps only a digest.
+    Create {
+        /// What uses the token, e.g. "Okta production".
+        #[arg(long)]
+        name: String,
+        /// Days until the token stops working by itself (default: never).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=3650))]
+        expires_in: Option<u64>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -76,6 +95,30 @@ async fn admin_create(email: String, store_args: StoreArgs) -> Result<(), String
     Ok(())
 }
 
+async fn scim_token_create(
+    name: String,
+    expires_in: Option<u64>,
+    store_args: StoreArgs,
+) -> Result<(), String> {
+    let store = serve::open_store(&store_args)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (token, secret) = store
+        .create_scim_token(
+            &name,
+            expires_in.map(|days| std::time::Duration::from_secs(days * 86_400)),
+            gatehouse_domain::event::Actor::System,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    eprintln!(
+        "Created SCIM token \"{}\" ({}). It is shown only now:",
+        token.name, token.id
+    );
+    println!("{secret}");
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -100,6 +143,11 @@ async fn main() -> ExitCode {
         Some(Command::Admin(AdminCommand::Create { email, store, .. })) => {
             admin_create(email, store).await
         }
+        Some(Command::ScimToken(ScimTokenCommand::Create {
+            name,
+            expires_in,
+            store,
+        })) => scim_token_create(name, expires_in, store).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -141,3 +141,43 @@ fn an_unsupported_database_url_names_the_setting() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported database URL scheme"));
 }
+
+#[tokio::test]
+async fn scim_token_create_prints_only_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gatehouse()
+        .args([
+            "scim-token",
+            "create",
+            "--name",
+            "Okta production",
+            "--expires-in",
+            "30",
+        ])
+        .env("GATEHOUSE_DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let secret = stdout.trim();
+    assert_eq!(
+        stdout.lines().count(),
+        1,
+        "stdout must hold the token alone: {stdout:?}"
+    );
+    assert!(secret.starts_with("gh_scim_"));
+
+    let url = format!("sqlite://{}", dir.path().join("gatehouse.db").display());
+    let store = gatehouse_domain::store::Store::open(&url).await.unwrap();
+    let token = store
+        .authenticate_scim_token(secret, "cli-test")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(token.name, "Okta production");
+    assert!(token.expires_at.is_some());
+}
