@@ -5,6 +5,8 @@ import * as path from "node:path";
 // and drives Debian's Chromium: no browser is ever downloaded.
 const port = process.env.GATEHOUSE_E2E_PORT ?? "3400";
 const baseURL = `http://127.0.0.1:${port}`;
+/** A second Gatehouse with no administrator yet, for the first-run setup link. */
+export const FRESH_PORT = process.env.GATEHOUSE_E2E_FRESH_PORT ?? "3401";
 const root = path.resolve(__dirname, "..");
 
 export default defineConfig({
@@ -33,17 +35,20 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command: "bash ./start-server.sh",
-    url: `${baseURL}/readyz`,
+  webServer: [
+    { command: "bash ./start-server.sh", port: port },
+    { command: "bash ./start-server.sh fresh", port: FRESH_PORT },
+  ].map(({ command, port }) => ({
+    command,
+    url: `http://127.0.0.1:${port}/readyz`,
     reuseExistingServer: false,
     timeout: 60_000,
-    stdout: "pipe",
-    stderr: "pipe",
+    stdout: "ignore" as const,
+    stderr: "pipe" as const,
     env: {
       GATEHOUSE_LISTEN: `127.0.0.1:${port}`,
       GATEHOUSE_E2E_BINARY: process.env.GATEHOUSE_E2E_BINARY ?? path.join(root, "target/release/gatehouse"),
       GATEHOUSE_SITE_DIR: process.env.GATEHOUSE_E2E_SITE_DIR ?? path.join(root, "target/site"),
     },
-  },
+  })),
 });

@@ -15,6 +15,6 @@ export async function hydrated(page: Page) {
 export async function signIn(page: Page, email = ADMIN.email, password = ADMIN.password) {
   await hydrated(page);
   await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
+  await page.getByLabel("Password", { exact: true }).fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
 }
