@@ -8,6 +8,7 @@ pub mod config;
 pub mod console_guard;
 pub mod health;
 pub mod router;
+pub mod scim;
 pub mod serve;
 pub mod session_store;
 pub mod telemetry;

@@ -1,7 +1,7 @@
 //! The HTTP surface of Gatehouse, in one place: what is mounted where, and which layers
 //! wrap what.
 
-use crate::{assets, console_guard, health, session_store::DbSessionStore, telemetry};
+use crate::{assets, console_guard, health, scim, session_store::DbSessionStore, telemetry};
 use axum::http::HeaderName;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::get;
@@ -57,7 +57,9 @@ pub fn build(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/assets/{file}", get(assets::stylesheet));
 
+    // SCIM for identity providers: its own auth, errors and fallback; never sessions.
     plain
+        .nest("/scim/v2", scim::router(state.clone()))
         .merge(console)
         .with_state(state)
         .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))

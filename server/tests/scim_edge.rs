@@ -1,0 +1,106 @@
+//! The `/scim/v2` edge: token authentication and SCIM-shaped errors.
+
+mod common;
+
+use common::TestApp;
+use gatehouse_domain::event::Actor;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use reqwest::StatusCode;
+
+async fn scim_error(res: reqwest::Response, status: StatusCode) -> serde_json::Value {
+    assert_eq!(res.status(), status);
+    assert_eq!(res.headers()[CONTENT_TYPE], "application/scim+json");
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(
+        body["schemas"][0],
+        "urn:ietf:params:scim:api:messages:2.0:Error"
+    );
+    assert_eq!(body["status"], status.as_u16().to_string());
+    body
+}
+
+#[tokio::test]
+async fn a_request_without_a_token_is_a_scim_401() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .client
+        .get(app.url("/scim/v2/Users"))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers()[WWW_AUTHENTICATE]
+        .to_str()
+        .unwrap()
+        .starts_with("Bearer"));
+    let body = scim_error(res, StatusCode::UNAUTHORIZED).await;
+    assert!(body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("Authorization: Bearer"));
+}
+
+#[tokio::test]
+async fn a_wrong_token_is_a_401_and_an_event_without_the_secret() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .client
+        .get(app.url("/scim/v2/Users"))
+        .header(AUTHORIZATION, "Bearer gh_scim_guessed")
+        .send()
+        .await
+        .unwrap();
+    scim_error(res, StatusCode::UNAUTHORIZED).await;
+    let events = app.store.recent_events(5).await.unwrap();
+    let refusal = events
+        .iter()
+        .find(|e| e.action == "scim.authentication")
+        .expect("an event");
+    assert!(refusal.detail.as_deref().unwrap().contains("unknown"));
+    assert!(!format!("{events:?}").contains("gh_scim_guessed"));
+}
+
+#[tokio::test]
+async fn bearer_and_bare_tokens_are_let_in_and_unknown_paths_are_scim_404s() {
+    let app = TestApp::spawn().await;
+    let (_, secret) = app
+        .store
+        .create_scim_token("Okta", None, Actor::System)
+        .await
+        .unwrap();
+    for value in [format!("Bearer {secret}"), secret.clone()] {
+        let res = app
+            .client
+            .get(app.url("/scim/v2/NoSuchThing"))
+            .header(AUTHORIZATION, value)
+            .send()
+            .await
+            .unwrap();
+        let body = scim_error(res, StatusCode::NOT_FOUND).await;
+        assert!(body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("/scim/v2/NoSuchThing"));
+    }
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_refused_at_once() {
+    let app = TestApp::spawn().await;
+    let (token, secret) = app
+        .store
+        .create_scim_token("Okta", None, Actor::System)
+        .await
+        .unwrap();
+    app.store
+        .revoke_scim_token(token.id, Actor::System)
+        .await
+        .unwrap();
+    let res = app
+        .client
+        .get(app.url("/scim/v2/Users"))
+        .header(AUTHORIZATION, format!("Bearer {secret}"))
+        .send()
+        .await
+        .unwrap();
+    scim_error(res, StatusCode::UNAUTHORIZED).await;
+}
