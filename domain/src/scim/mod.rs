@@ -4,5 +4,9 @@
 //! of PATCH operations. Both are pure functions from text to a tree, so the rules of the
 //! grammar are tested here once, apart from how the store evaluates a filter.
 
+pub mod error;
 pub mod filter;
+pub mod patch;
 pub mod path;
+pub mod resource;
+pub mod schema;
