@@ -71,6 +71,8 @@ pub enum Actor {
     Admin(String),
     /// Someone not (yet) known: a sign-in attempt, a setup-link visitor.
     Anonymous,
+    /// An identity provider's SCIM client, by the id of the token it presented.
+    ScimToken(String),
 }
 
 /// A recorded event.

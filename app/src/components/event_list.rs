@@ -8,6 +8,7 @@ fn actor_label(actor: &Actor) -> String {
         Actor::System => "System".into(),
         Actor::Admin(id) => format!("Administrator {}", &id[..8.min(id.len())]),
         Actor::Anonymous => "Anonymous".into(),
+        Actor::ScimToken(id) => format!("SCIM token {}", &id[..8.min(id.len())]),
     }
 }
 

@@ -15,6 +15,7 @@ pub(crate) async fn append(conn: &mut AnyConnection, event: NewEvent) -> Result<
         Actor::System => ("system", None),
         Actor::Admin(id) => ("admin", Some(id.clone())),
         Actor::Anonymous => ("anonymous", None),
+        Actor::ScimToken(id) => ("scim_token", Some(id.clone())),
     };
     sqlx::query(
         "INSERT INTO events (id, occurred_at, category, action, outcome, actor_kind, actor_id, target, detail) \
@@ -51,6 +52,7 @@ fn event_from_row(row: &AnyRow) -> Result<Event> {
         actor: match (actor_kind.as_str(), actor_id) {
             ("admin", Some(id)) => Actor::Admin(id),
             ("system", _) => Actor::System,
+            ("scim_token", Some(id)) => Actor::ScimToken(id),
             _ => Actor::Anonymous,
         },
         target: row.try_get("target")?,

@@ -8,12 +8,14 @@
 pub mod admins;
 mod events;
 mod scim_tokens;
+mod scim_users;
 mod sessions;
 mod setup_link;
 mod throttle;
 
 pub use admins::AdminOrigin;
 pub use scim_tokens::TokenRejection;
+pub use scim_users::{ScimCaller, UserRecord};
 pub use sessions::StoredSession;
 pub use throttle::ThrottlePolicy;
 

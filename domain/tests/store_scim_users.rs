@@ -1,0 +1,250 @@
+//! SCIM users in the store, on SQLite and PostgreSQL: what Okta's provisioning does.
+
+use gatehouse_domain::event::Actor;
+use gatehouse_domain::store::{ScimCaller, Store};
+use gatehouse_domain::testing::TestDatabase;
+use serde_json::json;
+
+async fn caller(store: &Store) -> ScimCaller {
+    let (token, _) = store
+        .create_scim_token("Okta", None, Actor::System)
+        .await
+        .unwrap();
+    ScimCaller {
+        token,
+        client_ip: "10.9.9.9".into(),
+    }
+}
+
+fn okta_user(user_name: &str) -> serde_json::Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": user_name,
+        "name": {"givenName": "Ada", "familyName": "Lovelace"},
+        "emails": [{"primary": true, "value": user_name, "type": "work"}],
+        "displayName": "Ada Lovelace",
+        "locale": "en-US",
+        "externalId": "00u1abcd",
+        "active": true,
+        "password": "never stored"
+    })
+}
+
+#[tokio::test]
+async fn okta_creates_a_user_and_reads_it_back_unchanged() {
+    for db in TestDatabase::each().await {
+        let store = db.store().await;
+        let caller = caller(&store).await;
+        let created = store
+            .scim_create_user(&okta_user("Ada@Example.com"), &caller)
+            .await
+            .unwrap();
+        assert_eq!(created.version, 1);
+        let read = store.scim_get_user(&created.id).await.unwrap();
+        assert_eq!(read.resource["userName"], "Ada@Example.com");
+        assert_eq!(read.resource["name"]["familyName"], "Lovelace");
+        assert_eq!(read.resource["locale"], "en-US");
+        assert!(
+            read.resource.get("password").is_none(),
+            "{:?}: password stored",
+            db.backend
+        );
+        let events = store.recent_events(5).await.unwrap();
+        assert!(events.iter().any(|e| e.action == "user.created"));
+        assert!(!format!("{events:?}").contains("never stored"));
+    }
+}
+
+#[tokio::test]
+async fn a_second_user_with_the_same_username_in_other_case_is_a_409_and_an_event() {
+    for db in TestDatabase::each().await {
+        let store = db.store().await;
+        let caller = caller(&store).await;
+        store
+            .scim_create_user(&okta_user("ada@example.com"), &caller)
+            .await
+            .unwrap();
+        let err = store
+            .scim_create_user(&okta_user("ADA@example.com"), &caller)
+            .await
+            .unwrap_err();
+        assert_eq!(err.status, 409, "{:?}", db.backend);
+        assert_eq!(err.scim_type.unwrap().as_str(), "uniqueness");
+        let events = store.recent_events(5).await.unwrap();
+        assert!(events
+            .iter()
+            .any(|e| e.action == "user.create" && e.outcome.as_str() == "failure"));
+    }
+}
+
+#[tokio::test]
+async fn concurrent_creates_of_one_username_give_one_user() {
+    for db in TestDatabase::each().await {
+        let store = db.store().await;
+        let caller = caller(&store).await;
+        let tries = (0..8).map(|i| {
+            let (store, caller) = (store.clone(), caller.clone());
+            tokio::spawn(async move {
+                let name = if i % 2 == 0 {
+                    "race@example.com"
+                } else {
+                    "RACE@example.com"
+                };
+                store.scim_create_user(&okta_user(name), &caller).await
+            })
+        });
+        let results: Vec<_> = futures_join(tries).await;
+        let ok = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(ok, 1, "{:?}: {} creates succeeded", db.backend, ok);
+        assert!(results
+            .iter()
+            .filter_map(|r| r.as_ref().err())
+            .all(|e| e.status == 409));
+    }
+}
+
+async fn futures_join<T>(handles: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut out = Vec::new();
+    for h in handles.collect::<Vec<_>>() {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn okta_deactivates_with_a_pathless_replace_and_reactivates() {
+    for db in TestDatabase::each().await {
+        let store = db.store().await;
+        let caller = caller(&store).await;
+        let user = store
+            .scim_create_user(&okta_user("ada@example.com"), &caller)
+            .await
+            .unwrap();
+        let patch = |active: bool| {
+            json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "value": {"active": active}}]
+            })
+        };
+        let off = store
+            .scim_patch_user(&user.id, &patch(false), None, &caller)
+            .await
+            .unwrap();
+        assert_eq!(off.resource["active"], false);
+        assert_eq!(off.version, 2);
+        let on = store
+            .scim_patch_user(&user.id, &patch(true), None, &caller)
+            .await
+            .unwrap();
+        assert_eq!(on.resource["active"], true);
+        let actions: Vec<String> = store
+            .recent_events(10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert!(actions.contains(&"user.deactivated".to_string()));
+        assert!(actions.contains(&"user.reactivated".to_string()));
+    }
+}
+
+#[tokio::test]
+async fn okta_put_replaces_and_a_stale_if_match_is_a_412() {
+    for db in TestDatabase::each().await {
+        let store = db.store().await;
+        let caller = caller(&store).await;
+        let user = store
+            .scim_create_user(&okta_user("ada@example.com"), &caller)
+            .await
+            .unwrap();
+        let mut body = okta_user("ada@example.com");
+        body["name"]["familyName"] = json!("Byron");
+        body["id"] = json!(user.id);
+        let replaced = store
+            .scim_replace_user(&user.id, &body, Some("W/\"1\""), &caller)
+            .await
+            .unwrap();
+        assert_eq!(replaced.resource["name"]["familyName"], "Byron");
+        let stale = store
+            .scim_replace_user(&user.id, &body, Some("W/\"1\""), &caller)
+            .await
+            .unwrap_err();
+        assert_eq!(stale.status, 412);
+
+        body["id"] = json!("another-id");
+        let moved = store
+            .scim_replace_user(&user.id, &body, None, &caller)
+            .await
+            .unwrap_err();
+        assert_eq!(moved.status, 400);
+        assert_eq!(
+            store.scim_get_user(&user.id).await.unwrap().version,
+            2,
+            "a refused PUT changed nothing"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_patch_that_cannot_apply_changes_nothing() {
+    for db in TestDatabase::each().await {
+        let store = db.store().await;
+        let caller = caller(&store).await;
+        let user = store
+            .scim_create_user(&okta_user("ada@example.com"), &caller)
+            .await
+            .unwrap();
+        let bad = json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [
+                {"op": "replace", "path": "displayName", "value": "Changed"},
+                {"op": "replace", "path": "noSuchAttribute", "value": "x"}
+            ]
+        });
+        let err = store
+            .scim_patch_user(&user.id, &bad, None, &caller)
+            .await
+            .unwrap_err();
+        assert_eq!(err.status, 400);
+        let after = store.scim_get_user(&user.id).await.unwrap();
+        assert_eq!(after.resource["displayName"], "Ada Lovelace");
+        assert_eq!(after.version, 1);
+    }
+}
+
+#[tokio::test]
+async fn deleting_a_user_keeps_their_history() {
+    for db in TestDatabase::each().await {
+        let store = db.store().await;
+        let caller = caller(&store).await;
+        let user = store
+            .scim_create_user(&okta_user("ada@example.com"), &caller)
+            .await
+            .unwrap();
+        store
+            .scim_delete_user(&user.id, None, &caller)
+            .await
+            .unwrap();
+        assert_eq!(store.scim_get_user(&user.id).await.unwrap_err().status, 404);
+        assert_eq!(
+            store
+                .scim_delete_user(&user.id, None, &caller)
+                .await
+                .unwrap_err()
+                .status,
+            404
+        );
+        let actions: Vec<String> = store
+            .recent_events(10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert!(
+            actions.contains(&"user.created".to_string())
+                && actions.contains(&"user.deleted".to_string())
+        );
+    }
+}
