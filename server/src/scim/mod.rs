@@ -5,11 +5,20 @@
 //! module only speaks HTTP.
 
 pub mod auth;
+pub mod body;
 pub mod response;
+pub mod users;
 
-use axum::middleware::from_fn_with_state;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::Response;
+use axum::routing::get;
 use axum::Router;
 use gatehouse_app::state::AppState;
+use gatehouse_domain::store::ScimCaller;
+use gatehouse_domain::token::ScimToken;
+use std::net::SocketAddr;
 
 /// Largest SCIM request body accepted (RFC 7644 §3.12: larger is a 413).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -19,9 +28,50 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// paths exist.
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
+        .route("/Users", axum::routing::post(users::create))
+        .route(
+            "/Users/{id}",
+            get(users::get)
+                .put(users::replace)
+                .patch(users::patch)
+                .delete(users::delete),
+        )
         .fallback(response::unknown_path)
         .layer(from_fn_with_state(state, auth::require_token))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
         ))
+        .layer(from_fn(response::scim_shaped_errors))
+}
+
+/// The authenticated caller of a SCIM request: the token (set by [`auth::require_token`])
+/// and the client address.
+pub struct ScimContext {
+    pub caller: ScimCaller,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ScimContext {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .extensions
+            .get::<ScimToken>()
+            .cloned()
+            .ok_or_else(|| {
+                response::error(
+                    axum::http::StatusCode::UNAUTHORIZED,
+                    None,
+                    "Authentication is required.",
+                )
+            })?;
+        let client_ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(a)| a.ip().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        Ok(ScimContext {
+            caller: ScimCaller { token, client_ip },
+        })
+    }
 }

@@ -1,0 +1,186 @@
+//! `/scim/v2/Users`: what Okta's provisioning engine calls to create, read, update,
+//! deactivate and delete people.
+
+use super::{body::json_body, response, ScimContext};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use gatehouse_app::state::AppState;
+use gatehouse_domain::scim::resource::{render, Meta, Projection};
+use gatehouse_domain::scim::schema::SchemaKind;
+use gatehouse_domain::store::UserRecord;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+/// `attributes` and `excludedAttributes` (RFC 7644 §3.9), accepted on every read.
+#[derive(Debug, Default, Deserialize)]
+pub struct Shape {
+    pub attributes: Option<String>,
+    #[serde(rename = "excludedAttributes")]
+    pub excluded_attributes: Option<String>,
+}
+
+impl Shape {
+    pub fn projection(&self) -> Result<Projection, Response> {
+        Projection::parse(
+            self.attributes.as_deref(),
+            self.excluded_attributes.as_deref(),
+        )
+        .map_err(|e| response::from_error(&e))
+    }
+}
+
+/// The response body of one user.
+pub fn render_user(state: &AppState, user: &UserRecord, projection: &Projection) -> Value {
+    let mut extra = Map::new();
+    if !user.groups.is_empty() {
+        let base = &state.console.public_url;
+        extra.insert(
+            "groups".into(),
+            Value::Array(
+                user.groups
+                    .iter()
+                    .map(|(id, name)| json!({"value": id, "display": name, "$ref": format!("{base}/scim/v2/Groups/{id}"), "type": "direct"}))
+                    .collect(),
+            ),
+        );
+    }
+    let meta = Meta {
+        resource_type: SchemaKind::User,
+        created: user.created_at,
+        last_modified: user.updated_at,
+        version: user.version,
+        location: format!("{}/scim/v2/Users/{}", state.console.public_url, user.id),
+    };
+    render(&user.resource, &user.id, &meta, extra, projection)
+}
+
+fn if_match(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok())
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    ctx: ScimContext,
+    Query(shape): Query<Shape>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let projection = match shape.projection() {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let body = match json_body(&headers, &body) {
+        Ok(b) => b,
+        Err(e) => {
+            state
+                .store
+                .record_scim_refusal("user.create", &ctx.caller, &e)
+                .await;
+            return response::from_error(&e);
+        }
+    };
+    match state.store.scim_create_user(&body, &ctx.caller).await {
+        Ok(user) => response::resource(
+            StatusCode::CREATED,
+            &render_user(&state, &user, &projection),
+        ),
+        Err(e) => response::from_error(&e),
+    }
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(shape): Query<Shape>,
+) -> Response {
+    let projection = match shape.projection() {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    match state.store.scim_get_user(&id).await {
+        Ok(user) => response::resource(StatusCode::OK, &render_user(&state, &user, &projection)),
+        Err(e) => response::from_error(&e),
+    }
+}
+
+pub async fn replace(
+    State(state): State<AppState>,
+    ctx: ScimContext,
+    Path(id): Path<String>,
+    Query(shape): Query<Shape>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let projection = match shape.projection() {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let body = match json_body(&headers, &body) {
+        Ok(b) => b,
+        Err(e) => {
+            state
+                .store
+                .record_scim_refusal("user.update", &ctx.caller, &e)
+                .await;
+            return response::from_error(&e);
+        }
+    };
+    match state
+        .store
+        .scim_replace_user(&id, &body, if_match(&headers), &ctx.caller)
+        .await
+    {
+        Ok(user) => response::resource(StatusCode::OK, &render_user(&state, &user, &projection)),
+        Err(e) => response::from_error(&e),
+    }
+}
+
+pub async fn patch(
+    State(state): State<AppState>,
+    ctx: ScimContext,
+    Path(id): Path<String>,
+    Query(shape): Query<Shape>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let projection = match shape.projection() {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let body = match json_body(&headers, &body) {
+        Ok(b) => b,
+        Err(e) => {
+            state
+                .store
+                .record_scim_refusal("user.update", &ctx.caller, &e)
+                .await;
+            return response::from_error(&e);
+        }
+    };
+    match state
+        .store
+        .scim_patch_user(&id, &body, if_match(&headers), &ctx.caller)
+        .await
+    {
+        Ok(user) => response::resource(StatusCode::OK, &render_user(&state, &user, &projection)),
+        Err(e) => response::from_error(&e),
+    }
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    ctx: ScimContext,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match state
+        .store
+        .scim_delete_user(&id, if_match(&headers), &ctx.caller)
+        .await
+    {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => response::from_error(&e),
+    }
+}
