@@ -7,6 +7,7 @@
 
 pub mod admins;
 mod events;
+mod scim_groups;
 mod scim_tokens;
 mod scim_users;
 mod sessions;
@@ -14,6 +15,7 @@ mod setup_link;
 mod throttle;
 
 pub use admins::AdminOrigin;
+pub use scim_groups::GroupRecord;
 pub use scim_tokens::TokenRejection;
 pub use scim_users::{ScimCaller, UserRecord};
 pub use sessions::StoredSession;

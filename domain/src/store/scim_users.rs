@@ -22,7 +22,7 @@ pub struct ScimCaller {
 }
 
 impl ScimCaller {
-    fn actor(&self) -> Actor {
+    pub(crate) fn actor(&self) -> Actor {
         Actor::ScimToken(self.token.id.to_string())
     }
 }
@@ -124,7 +124,12 @@ fn uniqueness_or_internal(e: sqlx::Error, user_name: &str) -> ScimError {
 impl Store {
     /// Records a SCIM write refused before it reached the store (unreadable body, bad
     /// media type), so that failed provisioning is visible in Events too.
-    pub async fn record_scim_refusal(&self, action: &'static str, caller: &ScimCaller, error: &ScimError) {
+    pub async fn record_scim_refusal(
+        &self,
+        action: &'static str,
+        caller: &ScimCaller,
+        error: &ScimError,
+    ) {
         self.record_scim_failure(action, None, caller, error).await;
     }
 
