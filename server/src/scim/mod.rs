@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod groups;
 pub mod response;
 pub mod users;
 
@@ -35,6 +36,14 @@ pub fn router(state: AppState) -> Router<AppState> {
                 .put(users::replace)
                 .patch(users::patch)
                 .delete(users::delete),
+        )
+        .route("/Groups", axum::routing::post(groups::create))
+        .route(
+            "/Groups/{id}",
+            get(groups::get)
+                .put(groups::replace)
+                .patch(groups::patch)
+                .delete(groups::delete),
         )
         .fallback(response::unknown_path)
         .layer(from_fn_with_state(state, auth::require_token))
