@@ -8,6 +8,7 @@
 pub mod admins;
 mod events;
 mod scim_groups;
+mod scim_list;
 mod scim_tokens;
 mod scim_users;
 mod sessions;
@@ -16,6 +17,7 @@ mod throttle;
 
 pub use admins::AdminOrigin;
 pub use scim_groups::GroupRecord;
+pub use scim_list::{ListQuery, Page};
 pub use scim_tokens::TokenRejection;
 pub use scim_users::{ScimCaller, UserRecord};
 pub use sessions::StoredSession;

@@ -6,7 +6,9 @@
 
 pub mod auth;
 pub mod body;
+pub mod discovery;
 pub mod groups;
+pub mod list;
 pub mod response;
 pub mod users;
 
@@ -29,7 +31,16 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// paths exist.
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
-        .route("/Users", axum::routing::post(users::create))
+        .route(
+            "/ServiceProviderConfig",
+            get(discovery::service_provider_config),
+        )
+        .route("/ResourceTypes", get(discovery::resource_types))
+        .route("/ResourceTypes/{name}", get(discovery::resource_type))
+        .route("/Schemas", get(discovery::schemas))
+        .route("/Schemas/{id}", get(discovery::schema))
+        .route("/Users", get(list::users).post(users::create))
+        .route("/Users/.search", axum::routing::post(list::search_users))
         .route(
             "/Users/{id}",
             get(users::get)
@@ -37,7 +48,8 @@ pub fn router(state: AppState) -> Router<AppState> {
                 .patch(users::patch)
                 .delete(users::delete),
         )
-        .route("/Groups", axum::routing::post(groups::create))
+        .route("/Groups", get(list::groups).post(groups::create))
+        .route("/Groups/.search", axum::routing::post(list::search_groups))
         .route(
             "/Groups/{id}",
             get(groups::get)
