@@ -63,7 +63,7 @@ pub async fn create(
 ) -> Response {
     let projection = match shape.projection() {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(e) => return response::from_error(&e),
     };
     let body = match json_body(&headers, &body) {
         Ok(b) => b,
@@ -86,7 +86,7 @@ pub async fn get(
 ) -> Response {
     let projection = match shape.projection() {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(e) => return response::from_error(&e),
     };
     // Okta reads groups with excludedAttributes=members: then the members are not loaded.
     let with_members = projection.wants(SchemaKind::Group, "members");
@@ -104,7 +104,7 @@ pub async fn replace(
 ) -> Response {
     let projection = match shape.projection() {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(e) => return response::from_error(&e),
     };
     let body = match json_body(&headers, &body) {
         Ok(b) => b,
@@ -133,7 +133,7 @@ pub async fn patch(
 ) -> Response {
     let projection = match shape.projection() {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(e) => return response::from_error(&e),
     };
     let body = match json_body(&headers, &body) {
         Ok(b) => b,

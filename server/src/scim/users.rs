@@ -7,6 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gatehouse_app::state::AppState;
+use gatehouse_domain::scim::error::ScimError;
 use gatehouse_domain::scim::resource::{render, Meta, Projection};
 use gatehouse_domain::scim::schema::SchemaKind;
 use gatehouse_domain::store::UserRecord;
@@ -22,12 +23,11 @@ pub struct Shape {
 }
 
 impl Shape {
-    pub fn projection(&self) -> Result<Projection, Response> {
+    pub fn projection(&self) -> Result<Projection, ScimError> {
         Projection::parse(
             self.attributes.as_deref(),
             self.excluded_attributes.as_deref(),
         )
-        .map_err(|e| response::from_error(&e))
     }
 }
 
@@ -69,7 +69,7 @@ pub async fn create(
 ) -> Response {
     let projection = match shape.projection() {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(e) => return response::from_error(&e),
     };
     let body = match json_body(&headers, &body) {
         Ok(b) => b,
@@ -97,7 +97,7 @@ pub async fn get(
 ) -> Response {
     let projection = match shape.projection() {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(e) => return response::from_error(&e),
     };
     match state.store.scim_get_user(&id).await {
         Ok(user) => response::resource(StatusCode::OK, &render_user(&state, &user, &projection)),
@@ -115,7 +115,7 @@ pub async fn replace(
 ) -> Response {
     let projection = match shape.projection() {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(e) => return response::from_error(&e),
     };
     let body = match json_body(&headers, &body) {
         Ok(b) => b,
@@ -147,7 +147,7 @@ pub async fn patch(
 ) -> Response {
     let projection = match shape.projection() {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(e) => return response::from_error(&e),
     };
     let body = match json_body(&headers, &body) {
         Ok(b) => b,
