@@ -52,6 +52,29 @@ enum ScimTokenCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// List the tokens: id, name, created, last used, expiry, revoked.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Stop a token at once.
+    Revoke {
+        /// The token's id (from `list`).
+        id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Make a new token with the same name and print it; the old one stops at once, or
+    /// after the grace period so the identity provider can be switched over first.
+    Regenerate {
+        /// The token's id (from `list`).
+        id: String,
+        /// Hours the old token keeps working (default: it stops now).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=720))]
+        grace_hours: Option<u64>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -119,6 +142,75 @@ async fn scim_token_create(
     Ok(())
 }
 
+fn token_id(id: &str) -> Result<gatehouse_domain::ids::ScimTokenId, String> {
+    id.parse()
+        .map_err(|_| format!("\"{id}\" is not a token id; `gatehouse scim-token list` shows them"))
+}
+
+fn when(t: Option<time::OffsetDateTime>) -> String {
+    t.map(|t| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    })
+    .unwrap_or_else(|| "-".into())
+}
+
+async fn scim_token_other(cmd: ScimTokenCommand) -> Result<(), String> {
+    use gatehouse_domain::event::Actor;
+    match cmd {
+        ScimTokenCommand::Create { .. } => unreachable!("handled by scim_token_create"),
+        ScimTokenCommand::List { store } => {
+            let store = serve::open_store(&store).await.map_err(|e| e.to_string())?;
+            let tokens = store.list_scim_tokens().await.map_err(|e| e.to_string())?;
+            println!(
+                "{:<36}  {:<24}  {:<25}  {:<25}  {:<25}  revoked",
+                "id", "name", "created", "last used", "expires"
+            );
+            for t in tokens {
+                println!(
+                    "{:<36}  {:<24}  {:<25}  {:<25}  {:<25}  {}",
+                    t.id,
+                    t.name,
+                    when(Some(t.created_at)),
+                    when(t.last_used_at),
+                    when(t.expires_at),
+                    when(t.revoked_at)
+                );
+            }
+            Ok(())
+        }
+        ScimTokenCommand::Revoke { id, store } => {
+            let id = token_id(&id)?;
+            let store = serve::open_store(&store).await.map_err(|e| e.to_string())?;
+            let t = store
+                .revoke_scim_token(id, Actor::System)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("Revoked SCIM token \"{}\" ({}).", t.name, t.id);
+            Ok(())
+        }
+        ScimTokenCommand::Regenerate {
+            id,
+            grace_hours,
+            store,
+        } => {
+            let id = token_id(&id)?;
+            let store = serve::open_store(&store).await.map_err(|e| e.to_string())?;
+            let grace = grace_hours.map(|h| std::time::Duration::from_secs(h * 3600));
+            let (t, secret) = store
+                .regenerate_scim_token(id, grace, Actor::System)
+                .await
+                .map_err(|e| e.to_string())?;
+            eprintln!(
+                "New SCIM token \"{}\" ({}). It is shown only now:",
+                t.name, t.id
+            );
+            println!("{secret}");
+            Ok(())
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -148,6 +240,7 @@ async fn main() -> ExitCode {
             expires_in,
             store,
         })) => scim_token_create(name, expires_in, store).await,
+        Some(Command::ScimToken(other)) => scim_token_other(other).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -181,3 +181,63 @@ async fn scim_token_create_prints_only_the_token() {
     assert_eq!(token.name, "Okta production");
     assert!(token.expires_at.is_some());
 }
+
+#[tokio::test]
+async fn scim_tokens_can_be_listed_regenerated_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        gatehouse()
+            .args(args)
+            .env("GATEHOUSE_DATA_DIR", dir.path())
+            .output()
+            .unwrap()
+    };
+    let first = String::from_utf8(run(&["scim-token", "create", "--name", "Okta"]).stdout).unwrap();
+    let list = String::from_utf8(run(&["scim-token", "list"]).stdout).unwrap();
+    assert!(
+        !list.contains(first.trim()),
+        "list must never show a secret"
+    );
+    let id = list
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+
+    let regenerated = run(&["scim-token", "regenerate", &id]);
+    assert!(
+        regenerated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&regenerated.stderr)
+    );
+    let second = String::from_utf8(regenerated.stdout).unwrap();
+    let url = format!("sqlite://{}", dir.path().join("gatehouse.db").display());
+    let store = gatehouse_domain::store::Store::open(&url).await.unwrap();
+    assert!(
+        store
+            .authenticate_scim_token(first.trim(), "t")
+            .await
+            .unwrap()
+            .is_err(),
+        "old token stopped"
+    );
+    assert!(store
+        .authenticate_scim_token(second.trim(), "t")
+        .await
+        .unwrap()
+        .is_ok());
+
+    let new_id = store.list_scim_tokens().await.unwrap()[0].id.to_string();
+    assert!(run(&["scim-token", "revoke", &new_id]).status.success());
+    assert!(store
+        .authenticate_scim_token(second.trim(), "t")
+        .await
+        .unwrap()
+        .is_err());
+    let bad = run(&["scim-token", "revoke", "not-an-id"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a token id"));
+}
