@@ -19,7 +19,7 @@ pub async fn signed_in_admin(state: &AppState, session: &Session) -> Option<Admi
     let admin_id: AdminId = session.get(ADMIN_ID_KEY).await.ok()??;
     let signed_in_at: i64 = session.get(SIGNED_IN_AT_KEY).await.ok()??;
     let age = OffsetDateTime::now_utc().unix_timestamp() - signed_in_at;
-    if age < 0 || age as u64 > state.console.session_absolute.as_secs() {
+    if age < 0 || age as u64 > state.settings.session_absolute.as_secs() {
         let _ = session.flush().await;
         return None;
     }

@@ -12,21 +12,24 @@ use std::time::Duration;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub store: Store,
-    pub console: Arc<ConsoleSettings>,
+    pub settings: Arc<Settings>,
 }
 
-/// Settings the console needs at request time, read once from configuration.
+/// Settings needed at request time, read once from configuration.
 #[derive(Clone, Debug)]
-pub struct ConsoleSettings {
+pub struct Settings {
     /// The URL people and identity providers reach Gatehouse at, without a trailing slash.
     pub public_url: String,
     /// A session unused for this long ends.
     pub session_idle: Duration,
     /// A session ends this long after sign-in, however active.
     pub session_absolute: Duration,
+    /// SCIM requests one token may make per second, on average (0: no limit). Bursts of
+    /// twice as many are allowed. Counted per replica: see the README.
+    pub scim_rate_per_second: u32,
 }
 
-impl ConsoleSettings {
+impl Settings {
     /// Whether cookies must carry `Secure`: only when people reach us over https.
     pub fn https(&self) -> bool {
         self.public_url.starts_with("https://")

@@ -96,6 +96,12 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(1..=720))]
     pub session_max_hours: u64,
 
+    /// SCIM requests per second one API token may make on average (bursts of twice as
+    /// many are allowed); over it the client gets 429 with Retry-After. 0 turns it off.
+    /// Counted per replica.
+    #[arg(long, env = "GATEHOUSE_SCIM_RATE_LIMIT", default_value_t = 100)]
+    pub scim_rate_limit: u32,
+
     /// Directory of the built site (the wasm, JS and static files). Default: the
     /// LEPTOS_SITE_ROOT variable, else `target/site` under the current directory.
     #[arg(long, env = "GATEHOUSE_SITE_DIR")]

@@ -27,10 +27,10 @@ pub fn build(state: AppState) -> Router {
         .with_name("gatehouse_session")
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
-        .with_secure(state.console.https())
+        .with_secure(state.settings.https())
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(
-            time::Duration::try_from(state.console.session_idle)
+            time::Duration::try_from(state.settings.session_idle)
                 .unwrap_or(time::Duration::minutes(30)),
         ));
 

@@ -3,7 +3,7 @@
 
 use crate::config::{redact_url, ServeArgs};
 use crate::router;
-use gatehouse_app::state::{AppState, ConsoleSettings};
+use gatehouse_app::state::{AppState, Settings};
 use gatehouse_domain::store::Store;
 use leptos::prelude::LeptosOptions;
 use std::net::SocketAddr;
@@ -89,10 +89,11 @@ pub async fn prepare(args: &ServeArgs) -> Result<AppState, StartError> {
     Ok(AppState {
         leptos_options,
         store,
-        console: Arc::new(ConsoleSettings {
+        settings: Arc::new(Settings {
             public_url,
             session_idle: args.session_idle(),
             session_absolute: args.session_absolute(),
+            scim_rate_per_second: args.scim_rate_limit,
         }),
     })
 }
@@ -101,7 +102,7 @@ pub async fn prepare(args: &ServeArgs) -> Result<AppState, StartError> {
 pub async fn run(args: ServeArgs) -> Result<(), StartError> {
     let state = prepare(&args).await?;
     let store = state.store.clone();
-    let public_url = state.console.public_url.clone();
+    let public_url = state.settings.public_url.clone();
 
     let cleanup_store = store.clone();
     tokio::spawn(async move {

@@ -80,6 +80,7 @@ fn serve_args(database_url: &str, site_dir: &std::path::Path) -> ServeArgs {
         admin_password: None,
         session_idle_minutes: 30,
         session_max_hours: 12,
+        scim_rate_limit: 100,
         site_dir: Some(site_dir.to_path_buf()),
     }
 }

@@ -104,3 +104,43 @@ async fn a_revoked_token_is_refused_at_once() {
         .unwrap();
     scim_error(res, StatusCode::UNAUTHORIZED).await;
 }
+
+#[tokio::test]
+async fn a_token_over_its_rate_gets_a_scim_429_with_retry_after() {
+    let app = TestApp::spawn_with(common::Options {
+        scim_rate_per_second: 2,
+        ..Default::default()
+    })
+    .await;
+    let (_, secret) = app
+        .store
+        .create_scim_token("Okta", None, Actor::System)
+        .await
+        .unwrap();
+    let mut statuses = Vec::new();
+    let mut retry_after = None;
+    for _ in 0..6 {
+        let res = app
+            .client
+            .get(app.url("/scim/v2/ServiceProviderConfig"))
+            .header(AUTHORIZATION, format!("Bearer {secret}"))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(res.status());
+        if res.status() == StatusCode::TOO_MANY_REQUESTS {
+            retry_after = Some(res.headers()["retry-after"].to_str().unwrap().to_string());
+            scim_error(res, StatusCode::TOO_MANY_REQUESTS).await;
+        }
+    }
+    assert_eq!(
+        &statuses[..4],
+        &[StatusCode::OK; 4],
+        "a burst of twice the rate passes"
+    );
+    assert!(
+        statuses[4..].contains(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    assert!(retry_after.unwrap().parse::<u64>().unwrap() >= 1);
+}

@@ -30,10 +30,10 @@ pub async fn settings() -> Result<SettingsView, AppError> {
     super::guard::require_admin().await?;
     let state = expect_context::<crate::state::AppState>();
     Ok(SettingsView {
-        public_url: state.console.public_url.clone(),
+        public_url: state.settings.public_url.clone(),
         database: state.store.backend().name().to_string(),
-        session_idle_minutes: state.console.session_idle.as_secs() / 60,
-        session_absolute_hours: state.console.session_absolute.as_secs() / 3600,
+        session_idle_minutes: state.settings.session_idle.as_secs() / 60,
+        session_absolute_hours: state.settings.session_absolute.as_secs() / 3600,
         admins: state.store.list_admins().await?,
     })
 }

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 pub const MAX_PAGE_SIZE: usize = 200;
 
 fn base(state: &AppState) -> String {
-    format!("{}/scim/v2", state.console.public_url)
+    format!("{}/scim/v2", state.settings.public_url)
 }
 
 fn list(resources: Vec<Value>) -> Value {
@@ -32,7 +32,7 @@ fn list(resources: Vec<Value>) -> Value {
 pub async fn service_provider_config(State(state): State<AppState>) -> Response {
     let body = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
-        "documentationUri": format!("{}/console/scim", state.console.public_url),
+        "documentationUri": format!("{}/console/scim", state.settings.public_url),
         "patch": {"supported": true},
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": true, "maxResults": MAX_PAGE_SIZE},

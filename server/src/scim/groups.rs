@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 
 /// The response body of one group.
 pub fn render_group(state: &AppState, group: &GroupRecord, projection: &Projection) -> Value {
-    let base = &state.console.public_url;
+    let base = &state.settings.public_url;
     let mut extra = Map::new();
     if let Some(members) = &group.members {
         extra.insert(

@@ -9,6 +9,7 @@ pub mod body;
 pub mod discovery;
 pub mod groups;
 pub mod list;
+pub mod rate_limit;
 pub mod response;
 pub mod users;
 
@@ -30,6 +31,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// the fallback, needs a valid token: a client without one learns nothing, not even which
 /// paths exist.
 pub fn router(state: AppState) -> Router<AppState> {
+    let limiter = rate_limit::RateLimiter::new(state.settings.scim_rate_per_second);
     Router::new()
         .route(
             "/ServiceProviderConfig",
@@ -58,6 +60,9 @@ pub fn router(state: AppState) -> Router<AppState> {
                 .delete(groups::delete),
         )
         .fallback(response::unknown_path)
+        .layer(from_fn(move |req, next| {
+            rate_limit::limit(limiter.clone(), req, next)
+        }))
         .layer(from_fn_with_state(state, auth::require_token))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,

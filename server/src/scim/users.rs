@@ -35,7 +35,7 @@ impl Shape {
 pub fn render_user(state: &AppState, user: &UserRecord, projection: &Projection) -> Value {
     let mut extra = Map::new();
     if !user.groups.is_empty() {
-        let base = &state.console.public_url;
+        let base = &state.settings.public_url;
         extra.insert(
             "groups".into(),
             Value::Array(
@@ -51,7 +51,7 @@ pub fn render_user(state: &AppState, user: &UserRecord, projection: &Projection)
         created: user.created_at,
         last_modified: user.updated_at,
         version: user.version,
-        location: format!("{}/scim/v2/Users/{}", state.console.public_url, user.id),
+        location: format!("{}/scim/v2/Users/{}", state.settings.public_url, user.id),
     };
     render(&user.resource, &user.id, &meta, extra, projection)
 }

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use gatehouse_app::state::{AppState, ConsoleSettings};
+use gatehouse_app::state::{AppState, Settings};
 use gatehouse_domain::store::{AdminOrigin, Store};
 use gatehouse_domain::testing::TestDatabase;
 use leptos::prelude::LeptosOptions;
@@ -28,6 +28,8 @@ pub struct Options {
     pub with_admin: bool,
     /// Run on a throw-away PostgreSQL database instead of SQLite.
     pub postgres: bool,
+    /// SCIM requests per second per token (0: unlimited, the default in tests).
+    pub scim_rate_per_second: u32,
 }
 
 impl Default for Options {
@@ -37,6 +39,7 @@ impl Default for Options {
             session_absolute: Duration::from_secs(3600),
             with_admin: true,
             postgres: false,
+            scim_rate_per_second: 0,
         }
     }
 }
@@ -69,10 +72,11 @@ impl TestApp {
                 .site_addr(addr)
                 .build(),
             store: store.clone(),
-            console: Arc::new(ConsoleSettings {
+            settings: Arc::new(Settings {
                 public_url: opts.public_url.unwrap_or_else(|| base.clone()),
                 session_idle: Duration::from_secs(1800),
                 session_absolute: opts.session_absolute,
+                scim_rate_per_second: opts.scim_rate_per_second,
             }),
         };
         let app = gatehouse_server::router::build(state);
