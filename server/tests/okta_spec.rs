@@ -124,7 +124,11 @@ fn initial_variables(script: &str) -> HashMap<String, String> {
 
 /// Replaces each `{{name}}` with its value. An unknown name stays as written (as Runscope
 /// leaves it), and is reported.
-fn substitute(template: &str, vars: &HashMap<String, String>, unresolved: &mut Vec<String>) -> String {
+fn substitute(
+    template: &str,
+    vars: &HashMap<String, String>,
+    unresolved: &mut Vec<String>,
+) -> String {
     let mut out = String::new();
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
@@ -209,7 +213,8 @@ enum Actual<'a> {
 impl Actual<'_> {
     fn describe(&self) -> String {
         match self {
-            Actual::Number(n) => n.to_string(),
+            Actual::Number(n) if n.fract() == 0.0 => format!("{n:.0}"),
+            Actual::Number(n) => format!("{n:.1}"),
             Actual::Json(None) => "(absent)".into(),
             Actual::Json(Some(v)) => excerpt(&v.to_string(), 100),
         }
@@ -462,7 +467,8 @@ async fn okta_scim_2_0_spec_test_passes_assertion_by_assertion() {
             let source = str_field(assertion, "source").unwrap_or("");
             let comparison = str_field(assertion, "comparison").unwrap_or("");
             let property = str_field(assertion, "property").unwrap_or("");
-            let expected = str_field(assertion, "value").map(|v| substitute(v, &vars, &mut Vec::new()));
+            let expected =
+                str_field(assertion, "value").map(|v| substitute(v, &vars, &mut Vec::new()));
             let (subject, actual) = match source {
                 "response_status" => (
                     "status".to_string(),
@@ -478,7 +484,10 @@ async fn okta_scim_2_0_spec_test_passes_assertion_by_assertion() {
                 other => (format!("source {other}"), None),
             };
             let (pass, actual_text) = match &actual {
-                None => (false, "source not implemented by the interpreter".to_string()),
+                None => (
+                    false,
+                    "source not implemented by the interpreter".to_string(),
+                ),
                 Some(a) => match compare(comparison, a, expected.as_deref()) {
                     Ok(pass) => (pass, a.describe()),
                     Err(why) => (false, why),
@@ -572,4 +581,98 @@ async fn okta_scim_2_0_spec_test_passes_assertion_by_assertion() {
             outcomes.len()
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// The interpreter itself: it must be able to fail, or 52 passes mean nothing.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn the_interpreter_fails_what_runscope_would_fail() {
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": 0,
+        "itemsPerPage": "1",
+        "Resources": [{"id": "a", "name": {"givenName": ""}, "active": false, "emails": [{"value": "x@y"}]}]
+    });
+    let at = |p: &str| Actual::Json(lookup(&body, p));
+    let ok = |c: &str, a: Actual, e: Option<&str>| compare(c, &a, e).unwrap();
+
+    assert_eq!(
+        lookup(&body, "Resources[0].emails[0].value"),
+        Some(&json!("x@y"))
+    );
+    assert_eq!(lookup(&body, "Resources[1].id"), None);
+    assert_eq!(lookup(&body, "Resources[0].id[0]"), None);
+    assert_eq!(lookup(&body, "nope"), None);
+
+    assert!(ok("equal", at("totalResults"), Some("0")));
+    assert!(!ok("equal", at("totalResults"), Some("1")));
+    assert!(!ok("equal", at("missing"), Some("")));
+    assert!(ok("equal", at("Resources[0].active"), Some("false")));
+    assert!(ok("equal_number", Actual::Number(201.0), Some("201")));
+    assert!(!ok("equal_number", Actual::Number(200.0), Some("201")));
+    assert!(!ok("equal_number", at("itemsPerPage"), Some("1")));
+    assert!(ok("is_a_number", at("totalResults"), None));
+    assert!(!ok("is_a_number", at("itemsPerPage"), None));
+    assert!(!ok("is_a_number", at("missing"), None));
+    assert!(ok("not_empty", at("Resources[0].active"), None));
+    assert!(!ok("not_empty", at("Resources[0].name.givenName"), None));
+    assert!(!ok("not_empty", at("Resources[0].name.familyName"), None));
+    assert!(!ok("not_empty", at("Resources[1]"), None));
+    let list = Some("urn:ietf:params:scim:api:messages:2.0:ListResponse");
+    let error = Some("urn:ietf:params:scim:api:messages:2.0:Error");
+    assert!(ok("has_value", at("schemas"), list));
+    assert!(!ok("has_value", at("schemas"), error));
+    assert!(!ok("has_value", at("missing"), list));
+    assert!(ok("contains", at("schemas"), list));
+    assert!(!ok("contains", at("schemas"), Some("urn:ietf")));
+    assert!(ok(
+        "contains",
+        at("Resources[0].emails[0].value"),
+        Some("@")
+    ));
+    assert!(ok("is_less_than", Actual::Number(599.0), Some("600")));
+    assert!(!ok("is_less_than", Actual::Number(600.0), Some("600")));
+    assert!(compare("has_key", &at("schemas"), Some("x")).is_err());
+
+    let vars = HashMap::from([("a".to_string(), "1".to_string())]);
+    let mut unresolved = Vec::new();
+    assert_eq!(
+        substitute("{{a}}/{{b}}/{{ a }}", &vars, &mut unresolved),
+        "1/{{b}}/1"
+    );
+    assert_eq!(unresolved, ["b"]);
+}
+
+#[test]
+fn the_initial_variables_look_like_the_scripts() {
+    let vars = initial_variables(&read_reference("Initial_Script_Spec.txt"));
+    let given = &vars["randomGivenName"];
+    let family = &vars["randomFamilyName"];
+    assert!(
+        given.starts_with("Runscope") && given.len() == 11,
+        "{given}"
+    );
+    assert!(given[8..].chars().all(|c| c.is_ascii_digit()), "{given}");
+    assert_eq!(family.len(), 12, "{family}");
+    assert!(
+        family[..1].chars().all(|c| c.is_ascii_uppercase()),
+        "{family}"
+    );
+    assert!(
+        family[1..9].chars().all(|c| c.is_ascii_lowercase()),
+        "{family}"
+    );
+    assert!(family[9..].chars().all(|c| c.is_ascii_digit()), "{family}");
+    let email = format!("{given}{family}@atko.com");
+    assert_eq!(vars["randomEmail"], email);
+    assert_eq!(vars["randomUsername"], email);
+    assert_eq!(vars["randomUsernameCaps"], email.to_uppercase());
+    assert_eq!(vars["InvalidUserEmail"], "abcdefgh@atko.com");
+    assert_eq!(
+        vars["UserIdThatDoesNotExist"],
+        "010101001010101011001010101011"
+    );
+    assert_eq!(vars.len(), 7);
 }

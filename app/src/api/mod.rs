@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod overview;
+pub mod scim;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod guard {

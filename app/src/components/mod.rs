@@ -1,5 +1,6 @@
 //! Pieces shared by the console's pages.
 
+pub mod copy_field;
 pub mod event_list;
 pub mod layout;
 pub mod page;

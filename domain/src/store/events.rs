@@ -68,6 +68,25 @@ impl Store {
         append(&mut conn, event).await
     }
 
+    /// The newest events of one category and outcome, newest first (for "recent errors").
+    pub async fn recent_events_of(
+        &self,
+        category: Category,
+        outcome: Outcome,
+        limit: u32,
+    ) -> Result<Vec<Event>> {
+        let rows = sqlx::query(
+            "SELECT id, occurred_at, category, action, outcome, actor_kind, actor_id, target, detail \
+             FROM events WHERE category = $1 AND outcome = $2 ORDER BY occurred_at DESC, id DESC LIMIT $3",
+        )
+        .bind(category.as_str())
+        .bind(outcome.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
     /// The newest events, newest first. Ties in time are broken by id, so the order is stable.
     pub async fn recent_events(&self, limit: u32) -> Result<Vec<Event>> {
         let rows = sqlx::query(

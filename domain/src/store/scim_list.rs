@@ -75,6 +75,19 @@ fn placeholders(first: usize, n: usize) -> String {
 }
 
 impl Store {
+    /// How many users and groups have been provisioned (for the SCIM Import screen).
+    pub async fn scim_counts(&self) -> Result<(i64, i64), ScimError> {
+        let (users,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.reader)
+            .await
+            .map_err(internal)?;
+        let (groups,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM user_groups")
+            .fetch_one(&self.reader)
+            .await
+            .map_err(internal)?;
+        Ok((users, groups))
+    }
+
     /// `GET /Users` (and `POST /Users/.search`).
     pub async fn scim_list_users(&self, q: &ListQuery) -> Result<Page<UserRecord>, ScimError> {
         let p = plan(q, SchemaKind::User, self.backend, "users")?;
