@@ -248,3 +248,66 @@ async fn deleting_a_user_keeps_their_history() {
         );
     }
 }
+
+#[tokio::test]
+async fn concurrent_patches_to_one_user_all_land() {
+    for db in TestDatabase::each().await {
+        let store = db.store().await;
+        let caller = caller(&store).await;
+        let user = store
+            .scim_create_user(&okta_user("ada@example.com"), &caller)
+            .await
+            .unwrap();
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let (store, caller, id) = (store.clone(), caller.clone(), user.id.clone());
+                let body = json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [{"op": "add", "path": "emails", "value": [{"value": format!("alias{i}@example.com"), "type": "other"}]}]
+                });
+                tokio::spawn(async move { store.scim_patch_user(&id, &body, None, &caller).await })
+            })
+            .collect();
+        for h in handles {
+            h.await.unwrap().unwrap();
+        }
+        let after = store.scim_get_user(&user.id).await.unwrap();
+        assert_eq!(
+            after.resource["emails"].as_array().unwrap().len(),
+            9,
+            "{:?}: a change was lost",
+            db.backend
+        );
+        assert_eq!(after.version, 9);
+    }
+}
+
+#[tokio::test]
+async fn deleting_a_user_changes_their_groups_visibly() {
+    for db in TestDatabase::each().await {
+        let store = db.store().await;
+        let caller = caller(&store).await;
+        let user = store
+            .scim_create_user(&okta_user("ada@example.com"), &caller)
+            .await
+            .unwrap();
+        let group = store
+            .scim_create_group(
+                &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Eng", "members": [{"value": user.id}]}),
+                &caller,
+            )
+            .await
+            .unwrap();
+        store
+            .scim_delete_user(&user.id, None, &caller)
+            .await
+            .unwrap();
+        let after = store.scim_get_group(&group.id, true).await.unwrap();
+        assert!(after.members.unwrap().is_empty());
+        assert_eq!(after.version, group.version + 1, "{:?}", db.backend);
+        let events = store.recent_events(5).await.unwrap();
+        assert!(events
+            .iter()
+            .any(|e| e.action == "group.members_changed" && e.target.as_deref() == Some("Eng")));
+    }
+}

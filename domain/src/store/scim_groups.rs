@@ -2,7 +2,7 @@
 //! uniqueness and filters, and membership as rows of `group_members`, so adding one member
 //! to a large group is one insert, and concurrent changes to one group lose nothing.
 
-use super::scim_users::{check_if_match, internal, ScimCaller};
+use super::scim_users::{check_if_match, internal, ScimCaller, MAX_ATTEMPTS};
 use super::{events, from_ms, is_unique_violation, now_ms, Store};
 use crate::event::{Category, NewEvent, Outcome};
 use crate::scim::error::ScimError;
@@ -254,9 +254,11 @@ impl Store {
                 }
             }
             let validated = validate_group(body)?;
-            let members = validated.members.clone();
-            self.update_group(id, if_match, caller, move |_| {
-                Ok((validated.resource, MemberChange::Replace(members)))
+            self.update_group(id, if_match, caller, |_| {
+                Ok((
+                    validated.resource.clone(),
+                    MemberChange::Replace(validated.members.clone()),
+                ))
             })
             .await
         }
@@ -302,8 +304,30 @@ impl Store {
         id: &str,
         if_match: Option<&str>,
         caller: &ScimCaller,
-        change: impl FnOnce(&Value) -> Result<(Value, MemberChange), ScimError>,
+        change: impl Fn(&Value) -> Result<(Value, MemberChange), ScimError>,
     ) -> Result<GroupRecord, ScimError> {
+        // As for users: the UPDATE applies only to the version read, and a lost race starts
+        // over (membership rows included, since they roll back with the attempt).
+        for _ in 0..MAX_ATTEMPTS {
+            if self.try_update_group(id, if_match, caller, &change).await? {
+                return self.scim_get_group(id, true).await;
+            }
+        }
+        Err(ScimError::new(
+            409,
+            None,
+            "The group changed too often while this request was applied; retry it.",
+        ))
+    }
+
+    /// One attempt; `false` when a concurrent writer changed the group first.
+    async fn try_update_group(
+        &self,
+        id: &str,
+        if_match: Option<&str>,
+        caller: &ScimCaller,
+        change: &impl Fn(&Value) -> Result<(Value, MemberChange), ScimError>,
+    ) -> Result<bool, ScimError> {
         let mut tx = self.writer.begin().await.map_err(internal)?;
         let current = load_group(&mut tx, id)
             .await?
@@ -321,11 +345,11 @@ impl Store {
         let resource_changed = updated != current.resource;
         if !resource_changed && added.is_empty() && removed.is_empty() {
             tx.commit().await.map_err(internal)?;
-            return self.scim_get_group(id, true).await;
+            return Ok(true);
         }
-        sqlx::query(
+        let applied = sqlx::query(
             "UPDATE user_groups SET display_name = $1, display_name_key = $2, external_id = $3, resource = $4, \
-             version = version + 1, updated_at = $5 WHERE id = $6",
+             version = version + 1, updated_at = $5 WHERE id = $6 AND version = $7",
         )
         .bind(&cols.display_name)
         .bind(&cols.display_name_key)
@@ -333,9 +357,13 @@ impl Store {
         .bind(updated.to_string())
         .bind(now_ms())
         .bind(id)
+        .bind(current.version)
         .execute(&mut *tx)
         .await
         .map_err(|e| uniqueness_or_internal(e, &cols.display_name))?;
+        if applied.rows_affected() != 1 {
+            return Ok(false);
+        }
         let base =
             json!({"group_id": id, "token": caller.token.name, "client_ip": caller.client_ip});
         let old_name = current
@@ -373,7 +401,7 @@ impl Store {
             .await?;
         }
         tx.commit().await.map_err(internal)?;
-        self.scim_get_group(id, true).await
+        Ok(true)
     }
 
     async fn append_group_event(

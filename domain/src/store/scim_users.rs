@@ -48,6 +48,9 @@ pub(crate) fn internal(e: impl std::fmt::Display) -> ScimError {
     )
 }
 
+/// How often a write is attempted again after losing a race with a concurrent writer.
+pub(crate) const MAX_ATTEMPTS: usize = 10;
+
 const USER_COLUMNS: &str = "id, resource, version, created_at, updated_at";
 
 fn user_from_row(row: &AnyRow) -> Result<UserRecord, ScimError> {
@@ -277,7 +280,7 @@ impl Store {
                 }
             }
             let validated = validate_user(body)?;
-            self.update_user(id, if_match, caller, |_| Ok(validated.resource)).await
+            self.update_user(id, if_match, caller, |_| Ok(validated.resource.clone())).await
         }
         .await;
         if let Err(e) = &result {
@@ -316,8 +319,30 @@ impl Store {
         id: &str,
         if_match: Option<&str>,
         caller: &ScimCaller,
-        change: impl FnOnce(&Value) -> Result<Value, ScimError>,
+        change: impl Fn(&Value) -> Result<Value, ScimError>,
     ) -> Result<UserRecord, ScimError> {
+        // Optimistic concurrency: the UPDATE only applies to the version that was read; a
+        // concurrent writer in between (possible on PostgreSQL) makes this attempt start
+        // over from the new version, so no change is lost.
+        for _ in 0..MAX_ATTEMPTS {
+            if let Some(user) = self.try_update_user(id, if_match, caller, &change).await? {
+                return Ok(user);
+            }
+        }
+        Err(ScimError::new(
+            409,
+            None,
+            "The user changed too often while this request was applied; retry it.",
+        ))
+    }
+
+    async fn try_update_user(
+        &self,
+        id: &str,
+        if_match: Option<&str>,
+        caller: &ScimCaller,
+        change: &impl Fn(&Value) -> Result<Value, ScimError>,
+    ) -> Result<Option<UserRecord>, ScimError> {
         let mut tx = self.writer.begin().await.map_err(internal)?;
         let current = load_user(&mut tx, id)
             .await?
@@ -331,7 +356,7 @@ impl Store {
             let mut user = current;
             let mut conn = self.reader.acquire().await.map_err(internal)?;
             user.groups = self.groups_of(&mut conn, id).await?;
-            return Ok(user);
+            return Ok(Some(user));
         }
         let was_active = current
             .resource
@@ -339,9 +364,10 @@ impl Store {
             .and_then(Value::as_bool)
             .unwrap_or(true);
         let now = now_ms();
-        sqlx::query(
+        let applied = sqlx::query(
             "UPDATE users SET user_name = $1, user_name_key = $2, external_id = $3, display_name = $4, \
-             primary_email = $5, active = $6, resource = $7, version = version + 1, updated_at = $8 WHERE id = $9",
+             primary_email = $5, active = $6, resource = $7, version = version + 1, updated_at = $8 \
+             WHERE id = $9 AND version = $10",
         )
         .bind(&cols.user_name)
         .bind(&cols.user_name_key)
@@ -352,9 +378,13 @@ impl Store {
         .bind(updated.to_string())
         .bind(now)
         .bind(id)
+        .bind(current.version)
         .execute(&mut *tx)
         .await
         .map_err(|e| uniqueness_or_internal(e, &cols.user_name))?;
+        if applied.rows_affected() != 1 {
+            return Ok(None);
+        }
         let base =
             json!({"user_id": id, "token": caller.token.name, "client_ip": caller.client_ip});
         let mut detail = base.clone();
@@ -393,14 +423,14 @@ impl Store {
         }
         tx.commit().await.map_err(internal)?;
         let mut conn = self.reader.acquire().await.map_err(internal)?;
-        Ok(UserRecord {
+        Ok(Some(UserRecord {
             id: id.to_string(),
             resource: updated,
             version: current.version + 1,
             created_at: current.created_at,
             updated_at: from_ms(now),
             groups: self.groups_of(&mut conn, id).await?,
-        })
+        }))
     }
 
     /// `DELETE /Users/{id}`: the user and their memberships go; their events stay.
@@ -414,6 +444,31 @@ impl Store {
             let mut tx = self.writer.begin().await.map_err(internal)?;
             let current = load_user(&mut tx, id).await?.ok_or_else(|| user_not_found(id))?;
             check_if_match(if_match, current.version)?;
+            // The user leaves their groups: those groups change, so their version and
+            // lastModified move and each gets an event, for clients that sync by either.
+            let groups = self.groups_of(&mut tx, id).await?;
+            let now = now_ms();
+            for (group_id, group_name) in &groups {
+                sqlx::query("UPDATE user_groups SET version = version + 1, updated_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(group_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(internal)?;
+                events::append(
+                    &mut tx,
+                    NewEvent {
+                        category: Category::Provisioning,
+                        action: "group.members_changed",
+                        outcome: Outcome::Success,
+                        actor: caller.actor(),
+                        target: Some(group_name.clone()),
+                        detail: Some(json!({"group_id": group_id, "removed": [id], "reason": "user deleted", "token": caller.token.name}).to_string()),
+                    },
+                )
+                .await
+                .map_err(internal)?;
+            }
             sqlx::query("DELETE FROM users WHERE id = $1")
                 .bind(id)
                 .execute(&mut *tx)
