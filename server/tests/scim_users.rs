@@ -289,3 +289,27 @@ async fn an_oversized_body_is_a_scim_413() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(body["status"], "413");
 }
+
+#[tokio::test]
+async fn the_etag_is_sent_even_when_meta_is_projected_away() {
+    let scim = Scim::new().await;
+    let (_, _, created) = scim
+        .send_json(
+            reqwest::Method::POST,
+            "/Users",
+            &okta_user("ada@example.com"),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap();
+    let res = scim
+        .req(
+            reqwest::Method::GET,
+            &format!("/Users/{id}?attributes=userName"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()[ETAG], "W/\"1\"");
+    let body: Value = res.json().await.unwrap();
+    assert!(body.get("meta").is_none() && body.get("name").is_none());
+}

@@ -49,7 +49,15 @@ fn answer(
     projection: &Projection,
 ) -> Response {
     match result {
-        Ok(g) => response::resource(status, &render_group(state, &g, projection)),
+        Ok(g) => {
+            let location = format!("{}/scim/v2/Groups/{}", state.settings.public_url, g.id);
+            response::versioned(
+                status,
+                &render_group(state, &g, projection),
+                g.version,
+                &location,
+            )
+        }
         Err(e) => response::from_error(&e),
     }
 }

@@ -6,6 +6,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use gatehouse_domain::scim::error::ScimError;
+use gatehouse_domain::scim::resource::etag;
 use serde_json::{json, Value};
 
 /// The media type of every SCIM response.
@@ -30,19 +31,21 @@ pub fn from_error(e: &ScimError) -> Response {
     with_scim_type(status, e.to_json().to_string())
 }
 
-/// A SCIM resource or list as a response, with its `ETag` when it has a version.
+/// A SCIM list or discovery document as a response.
 pub fn resource(status: StatusCode, body: &Value) -> Response {
+    with_scim_type(status, body.to_string())
+}
+
+/// One User or Group as a response: `ETag` from its version and, when created, `Location`,
+/// both whether or not `attributes` left `meta` in the body.
+pub fn versioned(status: StatusCode, body: &Value, version: i64, location: &str) -> Response {
     let mut res = with_scim_type(status, body.to_string());
-    if let Some(version) = body.pointer("/meta/version").and_then(Value::as_str) {
-        if let Ok(v) = HeaderValue::from_str(version) {
-            res.headers_mut().insert(header::ETAG, v);
-        }
+    if let Ok(v) = HeaderValue::from_str(&etag(version)) {
+        res.headers_mut().insert(header::ETAG, v);
     }
     if status == StatusCode::CREATED {
-        if let Some(loc) = body.pointer("/meta/location").and_then(Value::as_str) {
-            if let Ok(v) = HeaderValue::from_str(loc) {
-                res.headers_mut().insert(header::LOCATION, v);
-            }
+        if let Ok(v) = HeaderValue::from_str(location) {
+            res.headers_mut().insert(header::LOCATION, v);
         }
     }
     res

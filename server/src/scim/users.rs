@@ -31,6 +31,26 @@ impl Shape {
     }
 }
 
+/// Where a user lives, for `meta.location` and `Location`.
+pub fn user_location(state: &AppState, id: &str) -> String {
+    format!("{}/scim/v2/Users/{id}", state.settings.public_url)
+}
+
+/// One user as a response, with its `ETag`.
+fn user_response(
+    state: &AppState,
+    status: StatusCode,
+    user: &UserRecord,
+    projection: &Projection,
+) -> Response {
+    response::versioned(
+        status,
+        &render_user(state, user, projection),
+        user.version,
+        &user_location(state, &user.id),
+    )
+}
+
 /// The response body of one user.
 pub fn render_user(state: &AppState, user: &UserRecord, projection: &Projection) -> Value {
     let mut extra = Map::new();
@@ -51,7 +71,7 @@ pub fn render_user(state: &AppState, user: &UserRecord, projection: &Projection)
         created: user.created_at,
         last_modified: user.updated_at,
         version: user.version,
-        location: format!("{}/scim/v2/Users/{}", state.settings.public_url, user.id),
+        location: user_location(state, &user.id),
     };
     render(&user.resource, &user.id, &meta, extra, projection)
 }
@@ -82,10 +102,7 @@ pub async fn create(
         }
     };
     match state.store.scim_create_user(&body, &ctx.caller).await {
-        Ok(user) => response::resource(
-            StatusCode::CREATED,
-            &render_user(&state, &user, &projection),
-        ),
+        Ok(user) => user_response(&state, StatusCode::CREATED, &user, &projection),
         Err(e) => response::from_error(&e),
     }
 }
@@ -100,7 +117,7 @@ pub async fn get(
         Err(e) => return response::from_error(&e),
     };
     match state.store.scim_get_user(&id).await {
-        Ok(user) => response::resource(StatusCode::OK, &render_user(&state, &user, &projection)),
+        Ok(user) => user_response(&state, StatusCode::OK, &user, &projection),
         Err(e) => response::from_error(&e),
     }
 }
@@ -132,7 +149,7 @@ pub async fn replace(
         .scim_replace_user(&id, &body, if_match(&headers), &ctx.caller)
         .await
     {
-        Ok(user) => response::resource(StatusCode::OK, &render_user(&state, &user, &projection)),
+        Ok(user) => user_response(&state, StatusCode::OK, &user, &projection),
         Err(e) => response::from_error(&e),
     }
 }
@@ -164,7 +181,7 @@ pub async fn patch(
         .scim_patch_user(&id, &body, if_match(&headers), &ctx.caller)
         .await
     {
-        Ok(user) => response::resource(StatusCode::OK, &render_user(&state, &user, &projection)),
+        Ok(user) => user_response(&state, StatusCode::OK, &user, &projection),
         Err(e) => response::from_error(&e),
     }
 }
