@@ -2,52 +2,15 @@
 
 mod common;
 
-use common::TestApp;
-use gatehouse_domain::event::Actor;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
+use common::ScimClient as Scim;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-struct Scim {
-    app: TestApp,
-    token: String,
-}
-
-impl Scim {
-    async fn new() -> Self {
-        let app = TestApp::spawn().await;
-        let (_, token) = app
-            .store
-            .create_scim_token("Okta", None, Actor::System)
-            .await
-            .unwrap();
-        Scim { app, token }
-    }
-
-    async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> (StatusCode, Value) {
-        let mut req = self
-            .app
-            .client
-            .request(method, self.app.url(&format!("/scim/v2{path}")))
-            .header(AUTHORIZATION, format!("Bearer {}", self.token));
-        if let Some(b) = body {
-            req = req
-                .header(CONTENT_TYPE, "application/scim+json")
-                .body(b.to_string());
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status();
-        let text = res.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn user(&self, name: &str) -> String {
-        let body =
-            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name});
-        let (status, user) = self.call(Method::POST, "/Users", Some(&body)).await;
-        assert_eq!(status, StatusCode::CREATED);
-        user["id"].as_str().unwrap().to_string()
-    }
+async fn user(scim: &Scim, name: &str) -> String {
+    let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name});
+    let (status, user) = scim.call(Method::POST, "/Users", Some(&body)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    user["id"].as_str().unwrap().to_string()
 }
 
 fn patch(ops: Value) -> Value {
@@ -57,8 +20,8 @@ fn patch(ops: Value) -> Value {
 #[tokio::test]
 async fn okta_group_push_rename_and_membership() {
     let scim = Scim::new().await;
-    let ada = scim.user("ada@example.com").await;
-    let bob = scim.user("bob@example.com").await;
+    let ada = user(&scim, "ada@example.com").await;
+    let bob = user(&scim, "bob@example.com").await;
 
     let push = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Engineering", "members": []});
     let (status, group) = scim.call(Method::POST, "/Groups", Some(&push)).await;

@@ -3,62 +3,21 @@
 
 mod common;
 
-use common::TestApp;
-use gatehouse_domain::event::Actor;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
+use common::ScimClient as Scim;
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 
-struct Scim {
-    app: TestApp,
-    token: String,
-}
-
-impl Scim {
-    async fn new() -> Self {
-        let app = TestApp::spawn().await;
-        let (_, token) = app
-            .store
-            .create_scim_token("Okta", None, Actor::System)
-            .await
-            .unwrap();
-        Scim { app, token }
-    }
-
-    async fn call(
-        &self,
-        method: Method,
-        path_and_query: &str,
-        body: Option<&Value>,
-    ) -> (StatusCode, Value) {
-        let mut req = self
-            .app
-            .client
-            .request(method, self.app.url(&format!("/scim/v2{path_and_query}")))
-            .header(AUTHORIZATION, format!("Bearer {}", self.token));
-        if let Some(b) = body {
-            req = req
-                .header(CONTENT_TYPE, "application/scim+json")
-                .body(b.to_string());
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status();
-        assert_eq!(res.headers()[CONTENT_TYPE], "application/scim+json");
-        (status, res.json().await.unwrap())
-    }
-
-    async fn users(&self, n: usize) {
-        for i in 0..n {
-            let body = json!({
-                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                "userName": format!("User{i:02}@Example.com"),
-                "externalId": format!("00u{i:02}"),
-                "emails": [{"value": format!("user{i:02}@example.com"), "type": "work", "primary": true}],
-                "active": i % 2 == 0
-            });
-            let (status, _) = self.call(Method::POST, "/Users", Some(&body)).await;
-            assert_eq!(status, StatusCode::CREATED);
-        }
+async fn users(scim: &Scim, n: usize) {
+    for i in 0..n {
+        let body = json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": format!("User{i:02}@Example.com"),
+            "externalId": format!("00u{i:02}"),
+            "emails": [{"value": format!("user{i:02}@example.com"), "type": "work", "primary": true}],
+            "active": i % 2 == 0
+        });
+        let (status, _) = scim.call(Method::POST, "/Users", Some(&body)).await;
+        assert_eq!(status, StatusCode::CREATED);
     }
 }
 
@@ -69,7 +28,7 @@ fn q(s: &str) -> String {
 #[tokio::test]
 async fn okta_looks_a_user_up_by_username_ignoring_case() {
     let scim = Scim::new().await;
-    scim.users(3).await;
+    users(&scim, 3).await;
     let (status, list) = scim
         .call(
             Method::GET,
@@ -104,7 +63,7 @@ async fn okta_looks_a_user_up_by_username_ignoring_case() {
 #[tokio::test]
 async fn pages_are_stable_and_count_zero_gives_only_the_total() {
     let scim = Scim::new().await;
-    scim.users(5).await;
+    users(&scim, 5).await;
     let (_, first) = scim
         .call(Method::GET, "/Users?startIndex=1&count=2", None)
         .await;
@@ -147,7 +106,7 @@ async fn pages_are_stable_and_count_zero_gives_only_the_total() {
 #[tokio::test]
 async fn filters_and_sorting_run_in_the_database() {
     let scim = Scim::new().await;
-    scim.users(4).await;
+    users(&scim, 4).await;
     let (_, active) = scim
         .call(
             Method::GET,

@@ -31,3 +31,30 @@ pub fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, ScimError> 
     serde_json::from_slice(body)
         .map_err(|e| ScimError::invalid_syntax(format!("The request body is not valid JSON: {e}.")))
 }
+
+/// What every SCIM write starts with: the requested response shape and the JSON body. A
+/// request refused here is recorded as a failure of `action`, like any refused write.
+pub async fn read_write(
+    state: &gatehouse_app::state::AppState,
+    ctx: &super::ScimContext,
+    shape: &super::users::Shape,
+    headers: &HeaderMap,
+    body: &Bytes,
+    action: &'static str,
+) -> Result<(gatehouse_domain::scim::resource::Projection, Value), ScimError> {
+    let read = shape
+        .projection()
+        .and_then(|p| Ok((p, json_body(headers, body)?)));
+    if let Err(e) = &read {
+        state
+            .store
+            .record_scim_refusal(action, &ctx.caller, e)
+            .await;
+    }
+    read
+}
+
+/// The `If-Match` header, for writes that must not overwrite a newer version.
+pub fn if_match(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok())
+}

@@ -1,10 +1,11 @@
 //! `/scim/v2/Groups`: Okta's Group Push (create, rename, membership, delete).
 
+use super::body::{if_match, read_write};
 use super::users::Shape;
-use super::{body::json_body, response, ScimContext};
+use super::{response, ScimContext};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gatehouse_app::state::AppState;
 use gatehouse_domain::scim::resource::{render, Meta, Projection};
@@ -37,10 +38,6 @@ pub fn render_group(state: &AppState, group: &GroupRecord, projection: &Projecti
     render(&group.resource, &group.id, &meta, extra, projection)
 }
 
-fn if_match(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok())
-}
-
 /// A write's answer: the group as it now is, shaped as asked.
 fn answer(
     state: &AppState,
@@ -69,20 +66,11 @@ pub async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let projection = match shape.projection() {
-        Ok(p) => p,
-        Err(e) => return response::from_error(&e),
-    };
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(e) => {
-            state
-                .store
-                .record_scim_refusal("group.create", &ctx.caller, &e)
-                .await;
-            return response::from_error(&e);
-        }
-    };
+    let (projection, body) =
+        match read_write(&state, &ctx, &shape, &headers, &body, "group.create").await {
+            Ok(read) => read,
+            Err(e) => return response::from_error(&e),
+        };
     let result = state.store.scim_create_group(&body, &ctx.caller).await;
     answer(&state, StatusCode::CREATED, result, &projection)
 }
@@ -110,20 +98,11 @@ pub async fn replace(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let projection = match shape.projection() {
-        Ok(p) => p,
-        Err(e) => return response::from_error(&e),
-    };
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(e) => {
-            state
-                .store
-                .record_scim_refusal("group.update", &ctx.caller, &e)
-                .await;
-            return response::from_error(&e);
-        }
-    };
+    let (projection, body) =
+        match read_write(&state, &ctx, &shape, &headers, &body, "group.update").await {
+            Ok(read) => read,
+            Err(e) => return response::from_error(&e),
+        };
     let result = state
         .store
         .scim_replace_group(&id, &body, if_match(&headers), &ctx.caller)
@@ -139,20 +118,11 @@ pub async fn patch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let projection = match shape.projection() {
-        Ok(p) => p,
-        Err(e) => return response::from_error(&e),
-    };
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(e) => {
-            state
-                .store
-                .record_scim_refusal("group.update", &ctx.caller, &e)
-                .await;
-            return response::from_error(&e);
-        }
-    };
+    let (projection, body) =
+        match read_write(&state, &ctx, &shape, &headers, &body, "group.update").await {
+            Ok(read) => read,
+            Err(e) => return response::from_error(&e),
+        };
     let result = state
         .store
         .scim_patch_group(&id, &body, if_match(&headers), &ctx.caller)

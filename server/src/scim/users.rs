@@ -1,10 +1,11 @@
 //! `/scim/v2/Users`: what Okta's provisioning engine calls to create, read, update,
 //! deactivate and delete people.
 
-use super::{body::json_body, response, ScimContext};
+use super::body::{if_match, read_write};
+use super::{response, ScimContext};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gatehouse_app::state::AppState;
 use gatehouse_domain::scim::error::ScimError;
@@ -76,10 +77,6 @@ pub fn render_user(state: &AppState, user: &UserRecord, projection: &Projection)
     render(&user.resource, &user.id, &meta, extra, projection)
 }
 
-fn if_match(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok())
-}
-
 pub async fn create(
     State(state): State<AppState>,
     ctx: ScimContext,
@@ -87,20 +84,11 @@ pub async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let projection = match shape.projection() {
-        Ok(p) => p,
-        Err(e) => return response::from_error(&e),
-    };
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(e) => {
-            state
-                .store
-                .record_scim_refusal("user.create", &ctx.caller, &e)
-                .await;
-            return response::from_error(&e);
-        }
-    };
+    let (projection, body) =
+        match read_write(&state, &ctx, &shape, &headers, &body, "user.create").await {
+            Ok(read) => read,
+            Err(e) => return response::from_error(&e),
+        };
     match state.store.scim_create_user(&body, &ctx.caller).await {
         Ok(user) => user_response(&state, StatusCode::CREATED, &user, &projection),
         Err(e) => response::from_error(&e),
@@ -130,20 +118,11 @@ pub async fn replace(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let projection = match shape.projection() {
-        Ok(p) => p,
-        Err(e) => return response::from_error(&e),
-    };
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(e) => {
-            state
-                .store
-                .record_scim_refusal("user.update", &ctx.caller, &e)
-                .await;
-            return response::from_error(&e);
-        }
-    };
+    let (projection, body) =
+        match read_write(&state, &ctx, &shape, &headers, &body, "user.update").await {
+            Ok(read) => read,
+            Err(e) => return response::from_error(&e),
+        };
     match state
         .store
         .scim_replace_user(&id, &body, if_match(&headers), &ctx.caller)
@@ -162,20 +141,11 @@ pub async fn patch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let projection = match shape.projection() {
-        Ok(p) => p,
-        Err(e) => return response::from_error(&e),
-    };
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(e) => {
-            state
-                .store
-                .record_scim_refusal("user.update", &ctx.caller, &e)
-                .await;
-            return response::from_error(&e);
-        }
-    };
+    let (projection, body) =
+        match read_write(&state, &ctx, &shape, &headers, &body, "user.update").await {
+            Ok(read) => read,
+            Err(e) => return response::from_error(&e),
+        };
     match state
         .store
         .scim_patch_user(&id, &body, if_match(&headers), &ctx.caller)

@@ -154,3 +154,74 @@ pub fn session_set_cookie(headers: &HeaderMap) -> Option<String> {
 pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
     session_set_cookie(headers).map(|c| c.split(';').next().unwrap().to_string())
 }
+
+/// A SCIM client with a valid token, as Okta's provisioning engine would be.
+pub struct ScimClient {
+    pub app: TestApp,
+    pub token: String,
+}
+
+impl ScimClient {
+    pub async fn new() -> Self {
+        let app = TestApp::spawn().await;
+        let (_, token) = app
+            .store
+            .create_scim_token("Okta", None, gatehouse_domain::event::Actor::System)
+            .await
+            .unwrap();
+        ScimClient { app, token }
+    }
+
+    /// A request to `/scim/v2{path}` with the token.
+    pub fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.app
+            .client
+            .request(method, self.app.url(&format!("/scim/v2{path}")))
+            .header(
+                reqwest::header::AUTHORIZATION,
+                format!("Bearer {}", self.token),
+            )
+    }
+
+    /// Sends `body` (if any) as SCIM JSON; checks the answer is SCIM JSON and returns it.
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> (reqwest::StatusCode, HeaderMap, serde_json::Value) {
+        let mut req = self.req(method, path);
+        if let Some(b) = body {
+            req = req
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/scim+json; charset=utf-8",
+                )
+                .body(b.to_string());
+        }
+        let res = req.send().await.unwrap();
+        let (status, headers) = (res.status(), res.headers().clone());
+        assert_eq!(
+            headers[reqwest::header::CONTENT_TYPE],
+            "application/scim+json",
+            "{status}"
+        );
+        let text = res.text().await.unwrap();
+        (
+            status,
+            headers,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// [`Self::send_json`] without the headers.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let (status, _, body) = self.send_json(method, path, body).await;
+        (status, body)
+    }
+}
