@@ -144,3 +144,27 @@ async fn a_token_over_its_rate_gets_a_scim_429_with_retry_after() {
     );
     assert!(retry_after.unwrap().parse::<u64>().unwrap() >= 1);
 }
+
+#[tokio::test]
+async fn a_flood_of_refused_requests_records_one_event_a_minute() {
+    let app = TestApp::spawn().await;
+    for _ in 0..20 {
+        let res = app
+            .client
+            .get(app.url("/scim/v2/Users"))
+            .header(AUTHORIZATION, "Bearer gh_scim_flood")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let events = app.store.recent_events(50).await.unwrap();
+    let refusals = events
+        .iter()
+        .filter(|e| e.action == "scim.authentication")
+        .count();
+    assert_eq!(
+        refusals, 1,
+        "20 refusals from one address in a minute are one event"
+    );
+}

@@ -2,14 +2,17 @@
 //! `Authorization: Bearer <token>`; some clients send the bare token. Both are accepted.
 
 use super::response;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use gatehouse_app::state::AppState;
 use gatehouse_domain::event::{Actor, Category, NewEvent, Outcome};
 use gatehouse_domain::store::TokenRejection;
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// The token in an `Authorization` header value: after a case-insensitive `Bearer `, or the
 /// whole value when there is no scheme.
@@ -37,7 +40,8 @@ fn unauthorized(detail: &str) -> Response {
 /// Lets a request through only with a usable token, which it then carries as an extension.
 /// A refusal is recorded as an event (never with the presented secret).
 pub async fn require_token(
-    State(state): State<AppState>,
+    state: AppState,
+    refusals: Arc<RefusalLog>,
     mut req: Request,
     next: Next,
 ) -> Response {
@@ -53,7 +57,7 @@ pub async fn require_token(
         .and_then(presented_token)
         .map(str::to_string)
     else {
-        record_refusal(&state, &ip, "missing").await;
+        record_refusal(&state, &refusals, &ip, "missing").await;
         return unauthorized("Authentication is required: send the SCIM API token as \"Authorization: Bearer <token>\".");
     };
     match state.store.authenticate_scim_token(&presented, &ip).await {
@@ -67,7 +71,7 @@ pub async fn require_token(
                 TokenRejection::Expired => "expired",
                 TokenRejection::Revoked => "revoked",
             };
-            record_refusal(&state, &ip, reason).await;
+            record_refusal(&state, &refusals, &ip, reason).await;
             unauthorized("The SCIM API token is not valid. Copy the current token from Gatehouse's User Provider → SCIM Import page.")
         }
         Err(e) => {
@@ -81,7 +85,41 @@ pub async fn require_token(
     }
 }
 
-async fn record_refusal(state: &AppState, ip: &str, reason: &str) {
+/// Refused requests from one address for one reason are recorded at most once a minute:
+/// an event per 401 would let a client without a token make the database write as fast
+/// as it can send. The log line is still written for every refusal. Kept per process, like
+/// the rate limit.
+#[derive(Debug, Default)]
+pub struct RefusalLog {
+    recent: Mutex<HashMap<(String, &'static str), Instant>>,
+}
+
+impl RefusalLog {
+    fn first_this_minute(&self, ip: &str, reason: &'static str) -> bool {
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if recent.len() > 10_000 {
+            recent.retain(|_, at| now.duration_since(*at) < Duration::from_secs(60));
+        }
+        match recent.get(&(ip.to_string(), reason)) {
+            Some(at) if now.duration_since(*at) < Duration::from_secs(60) => false,
+            _ => {
+                recent.insert((ip.to_string(), reason), now);
+                true
+            }
+        }
+    }
+}
+
+async fn record_refusal(state: &AppState, refusals: &RefusalLog, ip: &str, reason: &'static str) {
+    tracing::info!(
+        client_ip = ip,
+        reason,
+        "refused a SCIM request without a usable token"
+    );
+    if !refusals.first_this_minute(ip, reason) {
+        return;
+    }
     let event = NewEvent {
         category: Category::Provisioning,
         action: "scim.authentication",

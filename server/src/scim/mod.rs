@@ -15,7 +15,7 @@ pub mod users;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::middleware::from_fn;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -32,6 +32,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// paths exist.
 pub fn router(state: AppState) -> Router<AppState> {
     let limiter = rate_limit::RateLimiter::new(state.settings.scim_rate_per_second);
+    let refusals = std::sync::Arc::new(auth::RefusalLog::default());
     Router::new()
         .route(
             "/ServiceProviderConfig",
@@ -63,7 +64,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .layer(from_fn(move |req, next| {
             rate_limit::limit(limiter.clone(), req, next)
         }))
-        .layer(from_fn_with_state(state, auth::require_token))
+        .layer(from_fn(move |req, next| {
+            auth::require_token(state.clone(), refusals.clone(), req, next)
+        }))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
         ))
