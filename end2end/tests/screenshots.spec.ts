@@ -17,5 +17,8 @@ test("screenshots of the console in both themes", async ({ page }) => {
     await page.goto("/console");
     await expect(page.getByTestId("event-table")).toBeVisible();
     await page.screenshot({ path: `test-results/screenshots/dashboard-${theme}.png` });
+    await page.goto("/console/scim");
+    await expect(page.getByTestId("base-url")).toHaveValue(/\/scim\/v2$/);
+    await page.screenshot({ path: `test-results/screenshots/scim-import-${theme}.png`, fullPage: true });
   }
 });

@@ -64,7 +64,7 @@ fn Tokens(
     if tokens.is_empty() {
         return view! {
             <p data-test="no-tokens" class="text-sm text-slate-600 dark:text-slate-400">
-                "No API tokens yet. Generate one below and paste it into Okta's provisioning settings."
+                "No API tokens yet. Generate one above and paste it into Okta's provisioning settings."
             </p>
         }
         .into_any();
