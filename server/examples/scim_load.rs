@@ -740,7 +740,7 @@ async fn main() {
     let m_big_x = member_add_latency(&b, &g_big, &spare, ops, q).await;
     let ratio_x = m_big_x.pct(50) / m_small_x.pct(50);
     rows.push(row(
-        format!("5d. as 5b, excludedAttributes=members"),
+        "5d. as 5b, excludedAttributes=members",
         &m_big_x,
         format!("p50 {ratio_x:.2}× of 5c; ≤ 2×: {}", verdict(ratio_x <= 2.0)),
     ));
