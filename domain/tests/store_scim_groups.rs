@@ -80,7 +80,7 @@ async fn okta_adds_and_removes_members_and_repeats_are_noops() {
             json!([{"op": "add", "path": "members", "value": [{"value": users[1]}, {"value": users[0]}]}]),
         );
         let after = store
-            .scim_patch_group(&g.id, &add, None, &caller)
+            .scim_patch_group(&g.id, &add, None, &caller, true)
             .await
             .unwrap();
         assert_eq!(member_ids(&after), {
@@ -90,7 +90,7 @@ async fn okta_adds_and_removes_members_and_repeats_are_noops() {
         });
         assert_eq!(after.version, 2);
         let again = store
-            .scim_patch_group(&g.id, &add, None, &caller)
+            .scim_patch_group(&g.id, &add, None, &caller, true)
             .await
             .unwrap();
         assert_eq!(again.version, 2, "adding present members changes nothing");
@@ -98,12 +98,12 @@ async fn okta_adds_and_removes_members_and_repeats_are_noops() {
         let remove =
             patch(json!([{"op": "remove", "path": format!("members[value eq \"{}\"]", users[0])}]));
         let after = store
-            .scim_patch_group(&g.id, &remove, None, &caller)
+            .scim_patch_group(&g.id, &remove, None, &caller, true)
             .await
             .unwrap();
         assert_eq!(member_ids(&after), vec![users[1].clone()]);
         let after = store
-            .scim_patch_group(&g.id, &remove, None, &caller)
+            .scim_patch_group(&g.id, &remove, None, &caller, true)
             .await
             .unwrap();
         assert_eq!(
@@ -126,14 +126,14 @@ async fn okta_renames_with_id_in_the_value_and_replaces_members() {
         let rename =
             patch(json!([{"op": "replace", "value": {"id": g.id, "displayName": "Engineering"}}]));
         let renamed = store
-            .scim_patch_group(&g.id, &rename, None, &caller)
+            .scim_patch_group(&g.id, &rename, None, &caller, true)
             .await
             .unwrap();
         assert_eq!(renamed.resource["displayName"], "Engineering");
         let replace =
             patch(json!([{"op": "replace", "path": "members", "value": [{"value": users[2]}]}]));
         let replaced = store
-            .scim_patch_group(&g.id, &replace, None, &caller)
+            .scim_patch_group(&g.id, &replace, None, &caller, true)
             .await
             .unwrap();
         assert_eq!(member_ids(&replaced), vec![users[2].clone()]);
@@ -165,7 +165,7 @@ async fn an_unknown_member_is_refused_and_nothing_changes() {
             {"op": "add", "path": "members", "value": [{"value": "no-such-user"}]}
         ]));
         let err = store
-            .scim_patch_group(&g.id, &add, None, &caller)
+            .scim_patch_group(&g.id, &add, None, &caller, true)
             .await
             .unwrap_err();
         assert_eq!(err.status, 400);
@@ -196,9 +196,11 @@ async fn concurrent_member_adds_to_one_group_all_land() {
                 let (store, caller, gid) = (store.clone(), caller.clone(), g.id.clone());
                 let body =
                     patch(json!([{"op": "add", "path": "members", "value": [{"value": u}]}]));
-                tokio::spawn(
-                    async move { store.scim_patch_group(&gid, &body, None, &caller).await },
-                )
+                tokio::spawn(async move {
+                    store
+                        .scim_patch_group(&gid, &body, None, &caller, true)
+                        .await
+                })
             })
             .collect();
         for h in handles {
@@ -229,5 +231,29 @@ async fn deleting_a_group_keeps_its_users() {
             .unwrap()
             .groups
             .is_empty());
+    }
+}
+
+#[tokio::test]
+async fn a_write_that_does_not_ask_for_members_does_not_load_them() {
+    for db in TestDatabase::each().await {
+        let store = db.store().await;
+        let (caller, users) = setup(&store).await;
+        let g = store
+            .scim_create_group(&group("Eng", &[&users[0]]), &caller)
+            .await
+            .unwrap();
+        let add = patch(json!([{"op": "add", "path": "members", "value": [{"value": users[1]}]}]));
+        let after = store
+            .scim_patch_group(&g.id, &add, None, &caller, false)
+            .await
+            .unwrap();
+        assert!(
+            after.members.is_none(),
+            "members loaded although not asked for"
+        );
+        assert_eq!(after.version, 2);
+        let loaded = store.scim_get_group(&g.id, true).await.unwrap();
+        assert_eq!(loaded.members.unwrap().len(), 2, "{:?}", db.backend);
     }
 }

@@ -237,13 +237,15 @@ impl Store {
     }
 
     /// `PUT /Groups/{id}`: replaces the name and attributes, and the members when the body
-    /// lists them.
+    /// lists them. The answer carries the members only when `with_members` (loading all of
+    /// a large group's members is what would make a write cost grow with the group).
     pub async fn scim_replace_group(
         &self,
         id: &str,
         body: &Value,
         if_match: Option<&str>,
         caller: &ScimCaller,
+        with_members: bool,
     ) -> Result<GroupRecord, ScimError> {
         let result = async {
             if let Some(body_id) = body.get("id").and_then(Value::as_str) {
@@ -254,7 +256,7 @@ impl Store {
                 }
             }
             let validated = validate_group(body)?;
-            self.update_group(id, if_match, caller, |_| {
+            self.update_group(id, if_match, caller, with_members, |_| {
                 Ok((
                     validated.resource.clone(),
                     MemberChange::Replace(validated.members.clone()),
@@ -277,9 +279,10 @@ impl Store {
         body: &Value,
         if_match: Option<&str>,
         caller: &ScimCaller,
+        with_members: bool,
     ) -> Result<GroupRecord, ScimError> {
         let result = self
-            .update_group(id, if_match, caller, |current| {
+            .update_group(id, if_match, caller, with_members, |current| {
                 let mut resource = current.clone();
                 let outcome = apply_patch(&mut resource, SchemaKind::Group, id, body)?;
                 let change = match outcome.members_replaced {
@@ -304,13 +307,14 @@ impl Store {
         id: &str,
         if_match: Option<&str>,
         caller: &ScimCaller,
+        with_members: bool,
         change: impl Fn(&Value) -> Result<(Value, MemberChange), ScimError>,
     ) -> Result<GroupRecord, ScimError> {
         // As for users: the UPDATE applies only to the version read, and a lost race starts
         // over (membership rows included, since they roll back with the attempt).
         for _ in 0..MAX_ATTEMPTS {
             if self.try_update_group(id, if_match, caller, &change).await? {
-                return self.scim_get_group(id, true).await;
+                return self.scim_get_group(id, with_members).await;
             }
         }
         Err(ScimError::new(

@@ -105,7 +105,13 @@ pub async fn replace(
         };
     let result = state
         .store
-        .scim_replace_group(&id, &body, if_match(&headers), &ctx.caller)
+        .scim_replace_group(
+            &id,
+            &body,
+            if_match(&headers),
+            &ctx.caller,
+            projection.wants(SchemaKind::Group, "members"),
+        )
         .await;
     answer(&state, StatusCode::OK, result, &projection)
 }
@@ -125,7 +131,13 @@ pub async fn patch(
         };
     let result = state
         .store
-        .scim_patch_group(&id, &body, if_match(&headers), &ctx.caller)
+        .scim_patch_group(
+            &id,
+            &body,
+            if_match(&headers),
+            &ctx.caller,
+            projection.wants(SchemaKind::Group, "members"),
+        )
         .await;
     answer(&state, StatusCode::OK, result, &projection)
 }
