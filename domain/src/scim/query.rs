@@ -14,8 +14,9 @@
 //! **Where each attribute is read.** The filters identity providers send on every sync hit
 //! indexed columns: `userName` compares `users.user_name_key` (lower-cased in Rust, unique
 //! index) with the lower-cased value, `externalId` and `id` their columns,
-//! `meta.created`/`meta.lastModified` the millisecond columns, a Group's `displayName`
-//! `display_name_key`, a User's `active` its column. Group membership (`members`, a User's
+//! `meta.lastModified` the millisecond `updated_at` column, a Group's `displayName`
+//! `display_name_key`. `meta.created` and a User's `active` are read from their columns
+//! too, which have no index (no IdP filters on them alone). Group membership (`members`, a User's
 //! `groups`) is read from `group_members`. Everything else is read from the stored JSON in
 //! `resource`: SQLite `json_extract`/`json_each`, PostgreSQL `jsonb_extract_path_text`/
 //! `jsonb_array_elements` on `resource::jsonb`. `emails` is read from the JSON too: the
