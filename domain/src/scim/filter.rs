@@ -468,7 +468,7 @@ impl<'a> Parser<'a> {
     /// The error for finding `token` where `expected` should be.
     pub(super) fn unexpected(&self, token: &Token<'a>, expected: &str) -> FilterError {
         if token.kind == Kind::End {
-            let before = self.input.trim_end();
+            let before = self.input.trim();
             let tail: String = if before.chars().count() > QUOTE_LIMIT {
                 let skip = before.chars().count() - QUOTE_LIMIT;
                 format!("…{}", before.chars().skip(skip).collect::<String>())
@@ -809,28 +809,40 @@ impl<'a> Parser<'a> {
 
     /// `attr_expr = attrPath "pr" / attrPath compareOp value / attrPath "[" or_expr "]"`,
     /// the attribute path `word` at byte `start` already read.
+    ///
+    /// Also `attrPath "[" or_expr "]" "." subAttr ("pr" / compareOp value)`, which RFC 7644
+    /// has only in PATCH paths but Microsoft Entra ID sends as a filter when a user's work
+    /// email is a matching attribute (`emails[type eq "work"].value eq "x"`, in its SCIM
+    /// guide). It means the same as the condition moved inside the brackets, and is parsed
+    /// as that: `emails[type eq "work" and value eq "x"]`.
     fn parse_attr_expr(&mut self, word: &'a str, start: usize) -> Parsed<Filter> {
         let path = self.parse_attr_path(word, start)?;
         if self.peek_kind()? == Kind::LBracket {
             let inner = self.parse_value_filter(&path, start)?;
             if let Kind::Word(next) = self.peek_kind()? {
-                if next.starts_with('.') {
+                if let Some(name) = next.strip_prefix('.') {
                     let at = self.peek()?.start;
-                    return Err(self.error_at(
-                        at,
-                        format!(
-                            "unexpected {} at position {}: a filter cannot select a \
-                             sub-attribute after \"]\" (that is only allowed in PATCH paths); \
-                             put the condition inside the brackets instead, as in \
-                             emails[type eq \"work\" and value eq \"x\"]",
-                            quote(next),
-                            self.position(at)
-                        ),
+                    self.next()?;
+                    self.check_sub_attr_after_bracket(next, name, at)?;
+                    let sub = AttrPath {
+                        urn: None,
+                        attr: name.to_owned(),
+                        sub_attr: None,
+                    };
+                    let condition = self.parse_condition(sub)?;
+                    return Ok(Filter::ValuePath(
+                        path,
+                        Box::new(Filter::And(Box::new(inner), Box::new(condition))),
                     ));
                 }
             }
             return Ok(Filter::ValuePath(path, Box::new(inner)));
         }
+        self.parse_condition(path)
+    }
+
+    /// `"pr" / compareOp value` after the attribute path `path`.
+    fn parse_condition(&mut self, path: AttrPath) -> Parsed<Filter> {
         let token = self.next()?;
         let Kind::Word(keyword) = token.kind else {
             return Err(self.unexpected(&token, EXPECTED_OPERATOR));
@@ -851,6 +863,39 @@ impl<'a> Parser<'a> {
         };
         let value = self.parse_value()?;
         Ok(Filter::Compare(path, op, value))
+    }
+
+    /// Checks the `.name` (the whole word `word`, at byte `at`) after a `]`: one
+    /// sub-attribute name, as in `emails[type eq "work"].value`. PATCH paths and filters
+    /// both allow it.
+    pub(super) fn check_sub_attr_after_bracket(
+        &self,
+        word: &str,
+        name: &str,
+        at: usize,
+    ) -> Parsed<()> {
+        let position = self.position(at);
+        if name.is_empty() {
+            return Err(self.error_at(
+                at,
+                format!(
+                    "missing sub-attribute name after \".\" at position {position}: expected \
+                     a name as in emails[type eq \"work\"].value"
+                ),
+            ));
+        }
+        if name.contains('.') {
+            return Err(self.error_at(
+                at,
+                format!(
+                    "invalid sub-attribute {} at position {position}: a {} has at most one \
+                     sub-attribute after \"]\"",
+                    quote(word),
+                    self.syntax.noun()
+                ),
+            ));
+        }
+        self.check_name(name, at + 1)
     }
 
     /// The `[...]` after `path` (which started at byte `start`), the `[` not yet read.
@@ -1106,12 +1151,22 @@ pub(super) fn quote(text: &str) -> String {
     }
 }
 
+/// `text` cut to [`QUOTE_LIMIT`] characters, with control characters and line separators
+/// written as escapes: a message quotes raw input, and must stay one line in a log or in
+/// Okta's Tasks page whatever the input held.
 fn truncate(text: &str) -> String {
-    if text.chars().count() > QUOTE_LIMIT {
-        format!("{}…", text.chars().take(QUOTE_LIMIT).collect::<String>())
-    } else {
-        text.to_owned()
+    let mut out = String::new();
+    for c in text.chars().take(QUOTE_LIMIT) {
+        if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+            out.push_str(&escape_control(c));
+        } else {
+            out.push(c);
+        }
     }
+    if text.chars().count() > QUOTE_LIMIT {
+        out.push('…');
+    }
+    out
 }
 
 #[cfg(test)]
@@ -1610,10 +1665,57 @@ mod tests {
     }
 
     #[test]
-    fn sub_attribute_after_value_filter_is_rejected_in_filters() {
-        let e = error(r#"emails[type eq "work"].value eq "x""#);
-        assert_eq!(e.position(), 22);
-        assert!(e.message().starts_with(r#"unexpected ".value" at position 22: a filter cannot select a sub-attribute after "]""#), "{e}");
+    fn entra_sub_attribute_after_value_filter_moves_inside_the_brackets() {
+        // Microsoft Entra ID's SCIM guide: when the work email is a matching attribute, it
+        // looks users up with `emails[type eq "work"].value eq "..."`.
+        let expected = value_path(
+            "emails",
+            and(eq("type", "work"), eq("value", "user@contoso.com")),
+        );
+        assert_eq!(
+            parse(r#"emails[type eq "work"].value eq "user@contoso.com""#),
+            expected
+        );
+        assert_eq!(
+            parse(r#"emails[type eq "work"].value eq "user@contoso.com""#),
+            parse(r#"emails[type eq "work" and value eq "user@contoso.com"]"#)
+        );
+        // The bracketed filter keeps its own precedence, and `pr` works too.
+        assert_eq!(
+            parse(r#"emails[type eq "work" or type eq "home"].value pr and userName pr"#),
+            and(
+                value_path(
+                    "emails",
+                    and(or(eq("type", "work"), eq("type", "home")), pr("value"))
+                ),
+                pr("userName")
+            )
+        );
+        assert_round_trips(r#"emails[type eq "work"].value eq "x""#);
+    }
+
+    #[test]
+    fn sub_attribute_after_value_filter_must_be_one_name_and_a_condition() {
+        assert_eq!(
+            error(r#"emails[type eq "work"]. eq "x""#).message(),
+            r#"missing sub-attribute name after "." at position 22: expected a name as in emails[type eq "work"].value"#
+        );
+        assert_eq!(
+            error(r#"emails[type eq "work"].value.x eq "x""#).message(),
+            r#"invalid sub-attribute ".value.x" at position 22: a filter has at most one sub-attribute after "]""#
+        );
+        assert_eq!(
+            error(r#"emails[type eq "work"].9 eq "x""#).message(),
+            r#"invalid attribute name "9" at position 23: attribute names start with a letter and contain only letters, digits, "-" and "_""#
+        );
+        assert_eq!(
+            error(r#"emails[type eq "work"].value"#).message(),
+            r#"unexpected end of filter after 'emails[type eq "work"].value': expected an operator (eq, ne, co, sw, ew, gt, ge, lt, le or pr)"#
+        );
+        assert_eq!(
+            error(r#"emails[type eq "work"].value[type pr]"#).message(),
+            r#"unexpected "[" at position 28: expected an operator (eq, ne, co, sw, ew, gt, ge, lt, le or pr)"#
+        );
     }
 
     #[test]
@@ -1890,6 +1992,31 @@ mod tests {
             "{message}"
         );
         assert!(message.len() < 150, "{message}");
+    }
+
+    #[test]
+    fn messages_stay_one_line_whatever_the_input_holds() {
+        // Found by the `filter` fuzz target: the input was quoted with its line break.
+        assert_eq!(
+            error("\nz").message(),
+            r#"unexpected end of filter after "z": expected an operator (eq, ne, co, sw, ew, gt, ge, lt, le or pr)"#
+        );
+        assert_eq!(
+            error("a\neq").message(),
+            r#"unexpected end of filter after "a\neq": expected a value"#
+        );
+        assert_eq!(
+            error("a\u{1}b pr").message(),
+            r#"invalid attribute name "a\u0001b" at position 0: attribute names start with a letter and contain only letters, digits, "-" and "_""#
+        );
+        assert_eq!(
+            error("a\u{2028}eq").message(),
+            r#"unexpected end of filter after "a\u2028eq": expected a value"#
+        );
+        assert_eq!(
+            error("a eq 1\r\n]").message(),
+            r#"unexpected "]" at position 8: there is no "[" to close"#
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::fmt;
 
 use thiserror::Error;
 
-use super::filter::{quote, AttrPath, Filter, FilterError, Kind, Parser, Syntax};
+use super::filter::{AttrPath, Filter, FilterError, Kind, Parser, Syntax};
 
 /// Where a PATCH operation applies.
 ///
@@ -115,31 +115,7 @@ fn sub_attr_after_filter(parser: &mut Parser<'_>) -> Result<Option<String>, Path
             .into());
     };
     parser.next()?;
-    let position = parser.position(start);
-    if name.is_empty() {
-        return Err(parser
-            .error_at(
-                start,
-                format!(
-                    "missing sub-attribute name after \".\" at position {position}: expected \
-                     a name as in emails[type eq \"work\"].value"
-                ),
-            )
-            .into());
-    }
-    if name.contains('.') {
-        return Err(parser
-            .error_at(
-                start,
-                format!(
-                    "invalid sub-attribute {} at position {position}: a path has at most one \
-                     sub-attribute after \"]\"",
-                    quote(word)
-                ),
-            )
-            .into());
-    }
-    parser.check_name(name, start + 1)?;
+    parser.check_sub_attr_after_bracket(word, name, start)?;
     Ok(Some(name.to_owned()))
 }
 
@@ -318,6 +294,18 @@ mod tests {
         assert_eq!(
             error(r#"members[value eq "x""#).message(),
             r#"unexpected end of path after 'members[value eq "x"': expected "and", "or" or "]" to close the "[" at position 7"#
+        );
+    }
+
+    #[test]
+    fn messages_stay_one_line_when_the_path_has_line_breaks() {
+        assert_eq!(
+            error("\nmembers[").message(),
+            r#"unexpected end of path after "members[": expected an attribute name, "not" or "(""#
+        );
+        assert_eq!(
+            error("members[value\neq").message(),
+            r#"unexpected end of path after "members[value\neq": expected a value"#
         );
     }
 

@@ -222,6 +222,7 @@ fn normalize_schemas(kind: SchemaKind, value: Option<&Value>) -> Result<Vec<Stri
         match kind.schema_for_urn(urn) {
             Some(schema) if !out.iter().any(|s| s == schema.id) => out.push(schema.id.to_owned()),
             Some(_) => {}
+            None if is_entra_marker_schema(urn) => {}
             None => unknown.push(urn.to_owned()),
         }
     }
@@ -246,6 +247,20 @@ fn normalize_schemas(kind: SchemaKind, value: Option<&Value>) -> Result<Vec<Stri
         )));
     }
     Ok(out)
+}
+
+/// Microsoft Entra ID lists `http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group`
+/// (and, in older jobs, `…/User`) in `schemas` when it creates a resource, as in the
+/// "Create Group" request of its SCIM guide. The URN names no attributes anyone sends, so
+/// it is dropped rather than refused: refusing it would fail every group Entra provisions.
+/// Attributes keyed by it would still be refused as unknown.
+fn is_entra_marker_schema(urn: &str) -> bool {
+    const ADSCIM: &str = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/";
+    urn.get(..ADSCIM.len())
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case(ADSCIM))
+        && ["Group", "User"]
+            .iter()
+            .any(|kind| urn[ADSCIM.len()..].eq_ignore_ascii_case(kind))
 }
 
 fn normalize_extension(
@@ -754,6 +769,16 @@ impl Projection {
         }
     }
 
+    /// Whether the response will contain the core attribute `attr` with every one of its
+    /// sub-attributes, as computed: then the caller may write the value out itself, as the
+    /// group response does for members, without building it as JSON first.
+    pub fn keeps_whole(&self, kind: SchemaKind, attr: &str) -> bool {
+        find_attribute(kind.core(), attr).is_some_and(|a| {
+            let pick = self.pick(kind.core().id, a);
+            pick.include && pick.keeps_every_sub(a)
+        })
+    }
+
     fn pick(&self, urn: &str, attr: &Attribute) -> Pick {
         let urn_lower = urn.to_ascii_lowercase();
         let name = attr.name.to_ascii_lowercase();
@@ -842,6 +867,11 @@ impl Projection {
         if attr.kind != AttrType::Complex {
             return Some(value);
         }
+        if pick.keeps_every_sub(attr) && !has_empty_object(&value) {
+            // What the filtering below would return, without rebuilding every object: a
+            // group's members are tens of thousands of them.
+            return Some(value);
+        }
         let keep_subs = |map: Map<String, Value>| -> Option<Value> {
             let kept: Map<String, Value> = map
                 .into_iter()
@@ -866,7 +896,33 @@ impl Projection {
     }
 }
 
+/// Whether a complex value is, or holds, an empty object (or is an empty list): projection
+/// drops those, so they rule out keeping the value as it is.
+fn has_empty_object(value: &Value) -> bool {
+    match value {
+        Value::Object(map) => map.is_empty(),
+        Value::Array(items) => {
+            items.is_empty()
+                || items
+                    .iter()
+                    .any(|item| matches!(item, Value::Object(map) if map.is_empty()))
+        }
+        _ => false,
+    }
+}
+
 impl Pick {
+    /// Whether [`Pick::keeps_sub`] holds for every key: no sub-attribute was named either
+    /// way and none is returned only on request or never.
+    fn keeps_every_sub(&self, attr: &Attribute) -> bool {
+        self.only_subs.is_none()
+            && self.except_subs.is_empty()
+            && attr
+                .sub_attributes
+                .iter()
+                .all(|s| matches!(s.returned, Returned::Default | Returned::Always))
+    }
+
     fn keeps_sub(&self, attr: &Attribute, key: &str) -> bool {
         let returned = attr
             .sub_attribute(key)
@@ -1111,6 +1167,36 @@ mod tests {
                 "{body}"
             );
         }
+    }
+
+    #[test]
+    fn entra_adscim_schema_urn_is_dropped_not_refused() {
+        // Entra's "Create Group" request, as its SCIM guide shows it.
+        let group = validate_group(&json!({
+            "schemas": [GROUP_SCHEMA, "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
+            "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",
+            "displayName": "displayName",
+            "meta": {"resourceType": "Group"}
+        }))
+        .unwrap();
+        assert_eq!(group.resource["schemas"], json!([GROUP_SCHEMA]));
+        let user = validate_user(&json!({
+            "schemas": ["http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/User", USER_SCHEMA],
+            "userName": "a"
+        }))
+        .unwrap();
+        assert_eq!(user.resource["schemas"], json!([USER_SCHEMA]));
+        // Only those two: other Microsoft URNs, and the marker alone, are still refused.
+        let e = user_error(json!({
+            "schemas": [USER_SCHEMA, "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Other"],
+            "userName": "a"
+        }));
+        assert!(e.detail.starts_with("Unsupported schema"), "{}", e.detail);
+        let e = user_error(json!({
+            "schemas": ["http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/User"],
+            "userName": "a"
+        }));
+        assert_eq!(e.scim_type, Some(ScimType::InvalidSyntax), "{}", e.detail);
     }
 
     #[test]
@@ -1641,6 +1727,67 @@ mod tests {
         assert!(!Projection::parse(None, Some("GROUPS"))
             .unwrap()
             .wants(SchemaKind::User, "groups"));
+    }
+
+    #[test]
+    fn complex_values_kept_whole_or_filtered_come_out_the_same() {
+        // Without a projection, complex values are kept as they are, except that empty
+        // objects and lists are still dropped as the filtering path drops them.
+        let stored = json!({"schemas": [GROUP_SCHEMA], "displayName": "G"});
+        let mut extra = Map::new();
+        extra.insert(
+            "members".into(),
+            json!([{"value": "u1", "display": "a", "$ref": "r1", "type": "User", "extra": 1}, {}]),
+        );
+        let out = render(
+            &stored,
+            "g1",
+            &meta(SchemaKind::Group),
+            extra,
+            &Projection::default(),
+        );
+        assert_eq!(
+            out["members"],
+            json!([{"value": "u1", "display": "a", "$ref": "r1", "type": "User", "extra": 1}])
+        );
+        let mut extra = Map::new();
+        extra.insert("members".into(), json!([]));
+        let out = render(
+            &stored,
+            "g1",
+            &meta(SchemaKind::Group),
+            extra,
+            &Projection::default(),
+        );
+        assert!(out.get("members").is_none(), "{out}");
+
+        let mut user = valid_user(okta_user_body());
+        user["name"] = json!({});
+        let out = rendered(&user, None, None);
+        assert!(out.get("name").is_none(), "{out}");
+        let whole = rendered(&valid_user(okta_user_body()), None, None);
+        assert_eq!(whole["emails"], valid_user(okta_user_body())["emails"]);
+        // Excluding a sub-attribute still filters each value.
+        let out = rendered(&valid_user(okta_user_body()), None, Some("emails.type"));
+        assert!(out["emails"][0].get("type").is_none(), "{out}");
+        assert_eq!(out["emails"][0]["value"], "test.user@okta.local");
+    }
+
+    #[test]
+    fn members_are_kept_whole_unless_a_projection_trims_them() {
+        let whole = |a: Option<&str>, e: Option<&str>| {
+            Projection::parse(a, e)
+                .unwrap()
+                .keeps_whole(SchemaKind::Group, "members")
+        };
+        assert!(whole(None, None));
+        assert!(whole(Some("members"), None));
+        assert!(whole(None, Some("displayName")));
+        assert!(!whole(None, Some("members")));
+        assert!(!whole(Some("displayName"), None));
+        assert!(!whole(Some("members.value"), None));
+        assert!(!whole(None, Some("members.display")));
+        assert!(!Projection::default().keeps_whole(SchemaKind::Group, "nope"));
     }
 
     #[test]

@@ -3,13 +3,12 @@
 
 use super::scim_groups::GroupRecord;
 use super::scim_users::{internal, UserRecord};
-use super::{from_ms, Store};
+use super::{from_ms, Backend, Store};
 use crate::scim::error::ScimError;
 use crate::scim::filter::Filter;
 use crate::scim::query::{bind_all, order_by, where_clause, SortOrder, SqlParam};
 use crate::scim::schema::SchemaKind;
 use sqlx::Row;
-use std::collections::HashMap;
 
 /// One list request, already parsed and checked by the HTTP edge.
 #[derive(Clone, Debug, Default)]
@@ -37,12 +36,7 @@ struct Plan {
     order_params: Vec<SqlParam>,
 }
 
-fn plan(
-    q: &ListQuery,
-    kind: SchemaKind,
-    backend: super::Backend,
-    table: &str,
-) -> Result<Plan, ScimError> {
+fn plan(q: &ListQuery, kind: SchemaKind, backend: Backend, table: &str) -> Result<Plan, ScimError> {
     let (where_sql, params) = match &q.filter {
         Some(f) => {
             let frag = where_clause(f, kind, backend, 1)?;
@@ -66,12 +60,72 @@ fn plan(
     })
 }
 
-/// `($k, $k+1, …)` for `n` values.
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// A scalar subquery giving the groups of the user in the outer `users` row as one JSON
+/// text, `[[group id, displayName], …]` ordered by name: a page of users and their groups
+/// then come back in one statement, instead of a second round trip per page (on SQLite
+/// every statement is a hand-off to the connection's thread, which costs more than the
+/// index look-up itself).
+pub(crate) fn groups_json_sql(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => {
+            "(SELECT json_group_array(json_array(g.id, g.display_name) ORDER BY g.display_name_key) \
+             FROM group_members m JOIN user_groups g ON g.id = m.group_id WHERE m.user_id = users.id)"
+        }
+        Backend::Postgres => {
+            "(SELECT COALESCE(json_agg(json_build_array(g.id, g.display_name) ORDER BY g.display_name_key), '[]'::json)::text \
+             FROM group_members m JOIN user_groups g ON g.id = m.group_id WHERE m.user_id = users.id)"
+        }
+    }
+}
+
+/// The same for the members of the group in the outer `user_groups` row,
+/// `[[user id, userName], …]` ordered by userName. One row of JSON instead of a row per
+/// member matters for large groups: the drivers hand rows over one at a time.
+pub(crate) fn members_json_sql(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => {
+            "(SELECT json_group_array(json_array(u.id, u.user_name) ORDER BY u.user_name_key) \
+             FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id = user_groups.id)"
+        }
+        Backend::Postgres => {
+            "(SELECT COALESCE(json_agg(json_build_array(u.id, u.user_name) ORDER BY u.user_name_key), '[]'::json)::text \
+             FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id = user_groups.id)"
+        }
+    }
+}
+
+/// Reads what [`groups_json_sql`] or [`members_json_sql`] made.
+pub(crate) fn pairs_from_json(json: Option<String>) -> Result<Vec<(String, String)>, ScimError> {
+    match json {
+        None => Ok(Vec::new()),
+        Some(text) => serde_json::from_str(&text).map_err(internal),
+    }
+}
+
+/// How many rows of `table` the plan's filter matches.
+async fn count_matching(
+    conn: &mut sqlx::AnyConnection,
+    table: &str,
+    p: &Plan,
+) -> Result<i64, ScimError> {
+    bind_all(
+        sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM {table} WHERE {}",
+            p.where_sql
+        )),
+        p.params.clone(),
+    )
+    .fetch_one(conn)
+    .await
+    .map_err(internal)
+}
+
+/// The total of a list whose page is `rows` long, when the page itself tells: a page
+/// shorter than asked for ends the results, unless it is empty past the first one (then
+/// `startIndex` may be beyond the end, and only a count tells how far).
+fn total_from_page(q: &ListQuery, rows: usize) -> Option<i64> {
+    let ended = rows < q.count && (rows > 0 || q.start_index <= 1);
+    ended.then(|| (q.start_index.saturating_sub(1) + rows) as i64)
 }
 
 impl Store {
@@ -88,37 +142,36 @@ impl Store {
         Ok((users, groups))
     }
 
-    /// `GET /Users` (and `POST /Users/.search`).
+    /// `GET /Users` (and `POST /Users/.search`). Usually one statement: the page with each
+    /// user's groups, and the total from the page when it is not full (Okta's `userName eq`
+    /// look-up); a separate count only when the page is full or past the end.
     pub async fn scim_list_users(&self, q: &ListQuery) -> Result<Page<UserRecord>, ScimError> {
         let p = plan(q, SchemaKind::User, self.backend, "users")?;
         let mut conn = self.reader.acquire().await.map_err(internal)?;
-        let total: i64 = bind_all(
-            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users WHERE {}", p.where_sql)),
-            p.params.clone(),
-        )
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(internal)?;
-        if q.count == 0 || total == 0 {
+        if q.count == 0 {
             return Ok(Page {
-                total,
+                total: count_matching(&mut conn, "users", &p).await?,
                 items: Vec::new(),
             });
         }
         let n = p.params.len() + p.order_params.len();
         let sql = format!(
-            "SELECT id, resource, version, created_at, updated_at FROM users WHERE {} ORDER BY {} LIMIT ${} OFFSET ${}",
+            "SELECT id, resource, version, created_at, updated_at, {} AS groups_json FROM users WHERE {} ORDER BY {} LIMIT ${} OFFSET ${}",
+            groups_json_sql(self.backend),
             p.where_sql,
             p.order_sql,
             n + 1,
             n + 2
         );
-        let rows = bind_all(bind_all(sqlx::query(&sql), p.params), p.order_params)
-            .bind(q.count as i64)
-            .bind(q.start_index.saturating_sub(1) as i64)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(internal)?;
+        let rows = bind_all(
+            bind_all(sqlx::query(&sql), p.params.clone()),
+            p.order_params.clone(),
+        )
+        .bind(q.count as i64)
+        .bind(q.start_index.saturating_sub(1) as i64)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(internal)?;
         let mut users = Vec::with_capacity(rows.len());
         for row in &rows {
             let resource: String = row.try_get("resource").map_err(internal)?;
@@ -128,35 +181,21 @@ impl Store {
                 version: row.try_get("version").map_err(internal)?,
                 created_at: from_ms(row.try_get("created_at").map_err(internal)?),
                 updated_at: from_ms(row.try_get("updated_at").map_err(internal)?),
-                groups: Vec::new(),
+                groups: pairs_from_json(row.try_get("groups_json").map_err(internal)?)?,
             });
         }
-        // Every listed user's groups in one query.
-        if !users.is_empty() {
-            let sql = format!(
-                "SELECT m.user_id, g.id, g.display_name FROM group_members m JOIN user_groups g ON g.id = m.group_id \
-                 WHERE m.user_id IN ({}) ORDER BY g.display_name_key",
-                placeholders(1, users.len())
-            );
-            let mut query = sqlx::query_as::<_, (String, String, String)>(&sql);
-            for u in &users {
-                query = query.bind(u.id.clone());
-            }
-            let mut by_user: HashMap<String, Vec<(String, String)>> = HashMap::new();
-            for (user, gid, name) in query.fetch_all(&mut *conn).await.map_err(internal)? {
-                by_user.entry(user).or_default().push((gid, name));
-            }
-            for u in &mut users {
-                u.groups = by_user.remove(&u.id).unwrap_or_default();
-            }
-        }
+        let total = match total_from_page(q, users.len()) {
+            Some(total) => total,
+            None => count_matching(&mut conn, "users", &p).await?,
+        };
         Ok(Page {
             total,
             items: users,
         })
     }
 
-    /// `GET /Groups`; members are loaded (in one query) only when `with_members`.
+    /// `GET /Groups`; members are loaded (in the same statement) only when `with_members`.
+    /// The total is counted as for users.
     pub async fn scim_list_groups(
         &self,
         q: &ListQuery,
@@ -164,69 +203,190 @@ impl Store {
     ) -> Result<Page<GroupRecord>, ScimError> {
         let p = plan(q, SchemaKind::Group, self.backend, "user_groups")?;
         let mut conn = self.reader.acquire().await.map_err(internal)?;
-        let total: i64 = bind_all(
-            sqlx::query_scalar(&format!(
-                "SELECT COUNT(*) FROM user_groups WHERE {}",
-                p.where_sql
-            )),
-            p.params.clone(),
-        )
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(internal)?;
-        if q.count == 0 || total == 0 {
+        if q.count == 0 {
             return Ok(Page {
-                total,
+                total: count_matching(&mut conn, "user_groups", &p).await?,
                 items: Vec::new(),
             });
         }
         let n = p.params.len() + p.order_params.len();
+        let members = if with_members {
+            format!(", {} AS members_json", members_json_sql(self.backend))
+        } else {
+            String::new()
+        };
         let sql = format!(
-            "SELECT id, resource, version, created_at, updated_at FROM user_groups WHERE {} ORDER BY {} LIMIT ${} OFFSET ${}",
+            "SELECT id, resource, version, created_at, updated_at{members} FROM user_groups WHERE {} ORDER BY {} LIMIT ${} OFFSET ${}",
             p.where_sql,
             p.order_sql,
             n + 1,
             n + 2
         );
-        let rows = bind_all(bind_all(sqlx::query(&sql), p.params), p.order_params)
-            .bind(q.count as i64)
-            .bind(q.start_index.saturating_sub(1) as i64)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(internal)?;
+        let rows = bind_all(
+            bind_all(sqlx::query(&sql), p.params.clone()),
+            p.order_params.clone(),
+        )
+        .bind(q.count as i64)
+        .bind(q.start_index.saturating_sub(1) as i64)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(internal)?;
         let mut groups = Vec::with_capacity(rows.len());
         for row in &rows {
             let resource: String = row.try_get("resource").map_err(internal)?;
+            let members = if with_members {
+                Some(pairs_from_json(
+                    row.try_get("members_json").map_err(internal)?,
+                )?)
+            } else {
+                None
+            };
             groups.push(GroupRecord {
                 id: row.try_get("id").map_err(internal)?,
                 resource: serde_json::from_str(&resource).map_err(internal)?,
                 version: row.try_get("version").map_err(internal)?,
                 created_at: from_ms(row.try_get("created_at").map_err(internal)?),
                 updated_at: from_ms(row.try_get("updated_at").map_err(internal)?),
-                members: None,
+                members,
             });
         }
-        if with_members && !groups.is_empty() {
-            let sql = format!(
-                "SELECT m.group_id, u.id, u.user_name FROM group_members m JOIN users u ON u.id = m.user_id \
-                 WHERE m.group_id IN ({}) ORDER BY u.user_name_key",
-                placeholders(1, groups.len())
-            );
-            let mut query = sqlx::query_as::<_, (String, String, String)>(&sql);
-            for g in &groups {
-                query = query.bind(g.id.clone());
-            }
-            let mut by_group: HashMap<String, Vec<(String, String)>> = HashMap::new();
-            for (group, uid, name) in query.fetch_all(&mut *conn).await.map_err(internal)? {
-                by_group.entry(group).or_default().push((uid, name));
-            }
-            for g in &mut groups {
-                g.members = Some(by_group.remove(&g.id).unwrap_or_default());
-            }
-        }
+        let total = match total_from_page(q, groups.len()) {
+            Some(total) => total,
+            None => count_matching(&mut conn, "user_groups", &p).await?,
+        };
         Ok(Page {
             total,
             items: groups,
         })
+    }
+}
+
+#[cfg(all(test, feature = "test-support"))]
+mod tests {
+    use super::*;
+    use crate::event::Actor;
+    use crate::scim::filter::parse_filter;
+    use crate::store::ScimCaller;
+    use crate::testing::TestDatabase;
+    use serde_json::{json, Value};
+
+    async fn caller(store: &Store) -> ScimCaller {
+        let (token, _) = store
+            .create_scim_token("test", None, Actor::System)
+            .await
+            .unwrap();
+        ScimCaller {
+            token,
+            client_ip: "127.0.0.1".into(),
+        }
+    }
+
+    fn page(start_index: usize, count: usize, filter: Option<&str>) -> ListQuery {
+        ListQuery {
+            filter: filter.map(|f| parse_filter(f).unwrap()),
+            start_index,
+            count,
+            ..ListQuery::default()
+        }
+    }
+
+    #[test]
+    fn a_short_page_tells_the_total_and_a_full_or_empty_later_one_does_not() {
+        assert_eq!(total_from_page(&page(1, 100, None), 1), Some(1));
+        assert_eq!(total_from_page(&page(1, 100, None), 0), Some(0));
+        assert_eq!(total_from_page(&page(5, 2, None), 1), Some(5));
+        assert_eq!(total_from_page(&page(1, 2, None), 2), None);
+        assert_eq!(total_from_page(&page(9, 2, None), 0), None);
+    }
+
+    #[tokio::test]
+    async fn totals_are_right_whether_counted_or_read_off_the_page() {
+        for db in TestDatabase::each().await {
+            let store = db.store().await;
+            let caller = caller(&store).await;
+            for i in 0..5 {
+                let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("u{i}@example.com")});
+                store.scim_create_user(&body, &caller).await.unwrap();
+            }
+            for (q, items, total) in [
+                (page(1, 2, None), 2, 5),
+                (page(5, 2, None), 1, 5),
+                (page(9, 2, None), 0, 5),
+                (page(1, 100, None), 5, 5),
+                (page(1, 0, None), 0, 5),
+                (page(1, 100, Some("userName eq \"U3@EXAMPLE.COM\"")), 1, 1),
+                (page(1, 100, Some("userName eq \"nobody\"")), 0, 0),
+                (page(2, 100, Some("userName eq \"u3@example.com\"")), 0, 1),
+            ] {
+                let got = store.scim_list_users(&q).await.unwrap();
+                assert_eq!(
+                    (got.items.len(), got.total),
+                    (items, total),
+                    "{:?} start {} count {} filter {:?}",
+                    db.backend,
+                    q.start_index,
+                    q.count,
+                    q.filter
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn groups_of_listed_users_and_members_of_listed_groups_come_in_name_order() {
+        for db in TestDatabase::each().await {
+            let store = db.store().await;
+            let caller = caller(&store).await;
+            let mut ids = Vec::new();
+            // Quotes, backslashes and non-ASCII letters survive the JSON aggregation.
+            for name in [
+                "zed@example.com",
+                "O\"Brien\\ ✓@example.com",
+                "amy@example.com",
+            ] {
+                let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name});
+                ids.push(store.scim_create_user(&body, &caller).await.unwrap().id);
+            }
+            let mut groups = Vec::new();
+            for name in ["b-team", "A-team"] {
+                let members: Vec<Value> = ids.iter().map(|id| json!({"value": id})).collect();
+                let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name, "members": members});
+                groups.push(store.scim_create_group(&body, &caller).await.unwrap().id);
+            }
+
+            let users = store.scim_list_users(&page(1, 100, None)).await.unwrap();
+            assert_eq!(users.total, 3);
+            for u in &users.items {
+                assert_eq!(
+                    u.groups,
+                    vec![
+                        (groups[1].clone(), "A-team".to_string()),
+                        (groups[0].clone(), "b-team".to_string())
+                    ],
+                    "{:?}",
+                    db.backend
+                );
+            }
+
+            let listed = store
+                .scim_list_groups(&page(1, 100, None), true)
+                .await
+                .unwrap();
+            let expected = vec![
+                (ids[2].clone(), "amy@example.com".to_string()),
+                (ids[1].clone(), "O\"Brien\\ ✓@example.com".to_string()),
+                (ids[0].clone(), "zed@example.com".to_string()),
+            ];
+            for g in &listed.items {
+                assert_eq!(g.members.as_ref(), Some(&expected), "{:?}", db.backend);
+            }
+            let one = store.scim_get_group(&groups[0], true).await.unwrap();
+            assert_eq!(one.members, Some(expected));
+            let slim = store
+                .scim_list_groups(&page(1, 100, None), false)
+                .await
+                .unwrap();
+            assert!(slim.items.iter().all(|g| g.members.is_none()));
+        }
     }
 }

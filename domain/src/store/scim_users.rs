@@ -193,7 +193,7 @@ impl Store {
         let cols = user_columns(&validated.resource)?;
         let id = uuid::Uuid::now_v7().to_string();
         let now = now_ms();
-        let mut tx = self.writer.begin().await.map_err(internal)?;
+        let mut tx = self.begin_write().await.map_err(internal)?;
         sqlx::query(
             "INSERT INTO users (id, user_name, user_name_key, external_id, display_name, primary_email, active, resource, version, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9)",
@@ -343,7 +343,7 @@ impl Store {
         caller: &ScimCaller,
         change: &impl Fn(&Value) -> Result<Value, ScimError>,
     ) -> Result<Option<UserRecord>, ScimError> {
-        let mut tx = self.writer.begin().await.map_err(internal)?;
+        let mut tx = self.begin_write().await.map_err(internal)?;
         let current = load_user(&mut tx, id)
             .await?
             .ok_or_else(|| user_not_found(id))?;
@@ -403,6 +403,14 @@ impl Store {
         .await
         .map_err(internal)?;
         if was_active != cols.active {
+            let mut detail = base.clone();
+            if !cols.active {
+                // Deactivation blocks the user at once: their sessions end with it.
+                let ended = super::end_user_sessions::end_all_in(&mut tx, id)
+                    .await
+                    .map_err(internal)?;
+                detail["sessions_ended"] = json!(ended);
+            }
             events::append(
                 &mut tx,
                 NewEvent {
@@ -415,7 +423,7 @@ impl Store {
                     outcome: Outcome::Success,
                     actor: caller.actor(),
                     target: Some(cols.user_name.clone()),
-                    detail: Some(base.to_string()),
+                    detail: Some(detail.to_string()),
                 },
             )
             .await
@@ -441,7 +449,7 @@ impl Store {
         caller: &ScimCaller,
     ) -> Result<(), ScimError> {
         let result = async {
-            let mut tx = self.writer.begin().await.map_err(internal)?;
+            let mut tx = self.begin_write().await.map_err(internal)?;
             let current = load_user(&mut tx, id).await?.ok_or_else(|| user_not_found(id))?;
             check_if_match(if_match, current.version)?;
             // The user leaves their groups: those groups change, so their version and
@@ -469,6 +477,9 @@ impl Store {
                 .await
                 .map_err(internal)?;
             }
+            let sessions_ended = super::end_user_sessions::end_all_in(&mut tx, id)
+                .await
+                .map_err(internal)?;
             sqlx::query("DELETE FROM users WHERE id = $1")
                 .bind(id)
                 .execute(&mut *tx)
@@ -483,7 +494,7 @@ impl Store {
                     outcome: Outcome::Success,
                     actor: caller.actor(),
                     target: user_name,
-                    detail: Some(json!({"user_id": id, "token": caller.token.name, "client_ip": caller.client_ip}).to_string()),
+                    detail: Some(json!({"user_id": id, "token": caller.token.name, "client_ip": caller.client_ip, "sessions_ended": sessions_ended}).to_string()),
                 },
             )
             .await

@@ -6,9 +6,8 @@ use axum::extract::{ConnectInfo, Request};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
-use gatehouse_app::state::AppState;
 use gatehouse_domain::event::{Actor, Category, NewEvent, Outcome};
-use gatehouse_domain::store::TokenRejection;
+use gatehouse_domain::store::{Store, TokenRejection};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -38,9 +37,11 @@ fn unauthorized(detail: &str) -> Response {
 }
 
 /// Lets a request through only with a usable token, which it then carries as an extension.
-/// A refusal is recorded as an event (never with the presented secret).
+/// A refusal is recorded as an event (never with the presented secret). Takes the store
+/// alone, behind an `Arc`, because it runs on every SCIM request and cloning the whole
+/// application state there is measurable.
 pub async fn require_token(
-    state: AppState,
+    store: Arc<Store>,
     refusals: Arc<RefusalLog>,
     mut req: Request,
     next: Next,
@@ -57,10 +58,10 @@ pub async fn require_token(
         .and_then(presented_token)
         .map(str::to_string)
     else {
-        record_refusal(&state, &refusals, &ip, "missing").await;
+        record_refusal(&store, &refusals, &ip, "missing").await;
         return unauthorized("Authentication is required: send the SCIM API token as \"Authorization: Bearer <token>\".");
     };
-    match state.store.authenticate_scim_token(&presented, &ip).await {
+    match store.authenticate_scim_token(&presented, &ip).await {
         Ok(Ok(token)) => {
             req.extensions_mut().insert(token);
             next.run(req).await
@@ -71,7 +72,7 @@ pub async fn require_token(
                 TokenRejection::Expired => "expired",
                 TokenRejection::Revoked => "revoked",
             };
-            record_refusal(&state, &refusals, &ip, reason).await;
+            record_refusal(&store, &refusals, &ip, reason).await;
             unauthorized("The SCIM API token is not valid. Copy the current token from Gatehouse's User Provider → SCIM Import page.")
         }
         Err(e) => {
@@ -111,7 +112,7 @@ impl RefusalLog {
     }
 }
 
-async fn record_refusal(state: &AppState, refusals: &RefusalLog, ip: &str, reason: &'static str) {
+async fn record_refusal(store: &Store, refusals: &RefusalLog, ip: &str, reason: &'static str) {
     tracing::info!(
         client_ip = ip,
         reason,
@@ -128,7 +129,7 @@ async fn record_refusal(state: &AppState, refusals: &RefusalLog, ip: &str, reaso
         target: None,
         detail: Some(format!(r#"{{"reason":"{reason}","client_ip":"{ip}"}}"#)),
     };
-    if let Err(e) = state.store.record_event(event).await {
+    if let Err(e) = store.record_event(event).await {
         tracing::warn!(error = %e, "could not record a refused SCIM request");
     }
 }

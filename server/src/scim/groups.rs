@@ -11,11 +11,16 @@ use gatehouse_app::state::AppState;
 use gatehouse_domain::scim::resource::{render, Meta, Projection};
 use gatehouse_domain::scim::schema::SchemaKind;
 use gatehouse_domain::store::GroupRecord;
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{json, Map, Value};
 
 /// The response body of one group.
 pub fn render_group(state: &AppState, group: &GroupRecord, projection: &Projection) -> Value {
-    let base = &state.settings.public_url;
+    render_group_at(&state.settings.public_url, group, projection)
+}
+
+/// [`render_group`] with the public URL given.
+fn render_group_at(base: &str, group: &GroupRecord, projection: &Projection) -> Value {
     let mut extra = Map::new();
     if let Some(members) = &group.members {
         extra.insert(
@@ -38,6 +43,94 @@ pub fn render_group(state: &AppState, group: &GroupRecord, projection: &Projecti
     render(&group.resource, &group.id, &meta, extra, projection)
 }
 
+/// One group's response body as JSON text. When the answer shows every member whole, the
+/// members are written straight from the rows, not built as JSON values first: a group of
+/// 50,000 members is millions of small allocations that way, most of the time of the answer.
+pub fn group_json(state: &AppState, group: &GroupRecord, projection: &Projection) -> String {
+    group_json_at(&state.settings.public_url, group, projection)
+}
+
+/// [`group_json`] with the public URL given.
+fn group_json_at(base: &str, group: &GroupRecord, projection: &Projection) -> String {
+    match &group.members {
+        Some(members)
+            if !members.is_empty() && projection.keeps_whole(SchemaKind::Group, "members") =>
+        {
+            let without = GroupRecord {
+                members: None,
+                ..group.clone()
+            };
+            let Value::Object(body) = render_group_at(base, &without, projection) else {
+                return render_group_at(base, group, projection).to_string();
+            };
+            let with = WithMembers {
+                body: &body,
+                members,
+                base,
+            };
+            serde_json::to_string(&with)
+                .unwrap_or_else(|_| render_group_at(base, group, projection).to_string())
+        }
+        _ => render_group_at(base, group, projection).to_string(),
+    }
+}
+
+/// A rendered group without its members, and the members to write after it.
+struct WithMembers<'a> {
+    body: &'a Map<String, Value>,
+    members: &'a [(String, String)],
+    base: &'a str,
+}
+
+impl Serialize for WithMembers<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.body.len() + 1))?;
+        for (k, v) in self.body {
+            map.serialize_entry(k, v)?;
+        }
+        map.serialize_entry("members", &Members(self.members, self.base))?;
+        map.end()
+    }
+}
+
+/// The members, each as `render_group` shows one.
+struct Members<'a>(&'a [(String, String)], &'a str);
+
+impl Serialize for Members<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for (id, name) in self.0 {
+            seq.serialize_element(&Member {
+                id,
+                name,
+                base: self.1,
+            })?;
+        }
+        seq.end()
+    }
+}
+
+struct Member<'a> {
+    id: &'a str,
+    name: &'a str,
+    base: &'a str,
+}
+
+impl Serialize for Member<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // The keys in the order a JSON value keeps them (sorted), as `render_group` has them.
+        let mut map = s.serialize_map(Some(4))?;
+        map.serialize_entry(
+            "$ref",
+            &format_args!("{}/scim/v2/Users/{}", self.base, self.id),
+        )?;
+        map.serialize_entry("display", self.name)?;
+        map.serialize_entry("type", "User")?;
+        map.serialize_entry("value", self.id)?;
+        map.end()
+    }
+}
+
 /// A write's answer: the group as it now is, shaped as asked.
 fn answer(
     state: &AppState,
@@ -48,9 +141,9 @@ fn answer(
     match result {
         Ok(g) => {
             let location = format!("{}/scim/v2/Groups/{}", state.settings.public_url, g.id);
-            response::versioned(
+            response::versioned_text(
                 status,
-                &render_group(state, &g, projection),
+                group_json(state, &g, projection),
                 g.version,
                 &location,
             )
@@ -155,5 +248,64 @@ pub async fn delete(
     {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => response::from_error(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn group(members: Option<Vec<(String, String)>>) -> GroupRecord {
+        GroupRecord {
+            id: "g1".into(),
+            resource: json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Eng \"core\" ✓"}),
+            version: 4,
+            created_at: datetime!(2024-05-01 12:00:00 UTC),
+            updated_at: datetime!(2024-05-02 08:30:00 UTC),
+            members,
+        }
+    }
+
+    #[test]
+    fn members_written_directly_read_back_as_render_group_makes_them() {
+        let members = vec![
+            ("u1".to_string(), "ada@example.com".to_string()),
+            ("u2".to_string(), "O\"Brien\\ ✓".to_string()),
+        ];
+        let g = group(Some(members));
+        for (attributes, excluded) in [
+            (None, None),
+            (Some("members"), None),
+            (None, Some("displayName")),
+            (Some("members.value"), None),
+            (None, Some("members.display")),
+            (None, Some("members")),
+        ] {
+            let projection = Projection::parse(attributes, excluded).unwrap();
+            let text = group_json_at("https://gh.example", &g, &projection);
+            let direct: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(
+                direct,
+                render_group_at("https://gh.example", &g, &projection),
+                "{attributes:?} {excluded:?}"
+            );
+        }
+        let text = group_json_at("https://gh.example", &g, &Projection::default());
+        let direct: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            direct["members"][1],
+            json!({"value": "u2", "display": "O\"Brien\\ ✓", "$ref": "https://gh.example/scim/v2/Users/u2", "type": "User"})
+        );
+        // No members, or not loaded: no "members" at all, as before.
+        for g in [group(Some(Vec::new())), group(None)] {
+            let direct: Value = serde_json::from_str(&group_json_at(
+                "https://gh.example",
+                &g,
+                &Projection::default(),
+            ))
+            .unwrap();
+            assert!(direct.get("members").is_none(), "{direct}");
+        }
     }
 }

@@ -2,7 +2,12 @@
 //! the same for Groups, and `POST /.search` with the parameters in a JSON body.
 
 use super::discovery::MAX_PAGE_SIZE;
-use super::{body::json_body, groups::render_group, response, users::render_user};
+use super::{
+    body::json_body,
+    groups::{group_json, render_group},
+    response,
+    users::render_user,
+};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -103,6 +108,26 @@ fn list_response(total: i64, start_index: usize, resources: Vec<Value>) -> Value
     })
 }
 
+/// [`list_response`] around resources already written as JSON text.
+fn list_response_text(total: i64, start_index: usize, resources: &[String]) -> String {
+    let mut head = list_response(total, start_index, Vec::new());
+    if let Some(map) = head.as_object_mut() {
+        map.remove("Resources");
+        map.insert("itemsPerPage".into(), resources.len().into());
+    }
+    let head = head.to_string();
+    // `head` is an object with at least its schemas: insert the list before its last brace.
+    let open = head.strip_suffix('}').unwrap_or(&head);
+    let mut out = String::with_capacity(
+        head.len() + 16 + resources.iter().map(|r| r.len() + 1).sum::<usize>(),
+    );
+    out.push_str(open);
+    out.push_str(",\"Resources\":[");
+    out.push_str(&resources.join(","));
+    out.push_str("]}");
+    out
+}
+
 async fn run(state: &AppState, kind: SchemaKind, params: ListParams) -> Response {
     let (query, projection) = match params.parse() {
         Ok(p) => p,
@@ -119,18 +144,32 @@ async fn run(state: &AppState, kind: SchemaKind, params: ListParams) -> Response
         }),
         SchemaKind::Group => {
             let with_members = projection.wants(SchemaKind::Group, "members");
-            state
-                .store
-                .scim_list_groups(&query, with_members)
-                .await
-                .map(|page| {
+            let listed = state.store.scim_list_groups(&query, with_members).await;
+            // Groups with their members are written as text (see `group_json`): large
+            // groups would otherwise be built as JSON values member by member.
+            return match listed {
+                Ok(page) if with_members => {
+                    let items: Vec<String> = page
+                        .items
+                        .iter()
+                        .map(|g| group_json(state, g, &projection))
+                        .collect();
+                    response::text(
+                        StatusCode::OK,
+                        list_response_text(page.total, query.start_index, &items),
+                    )
+                }
+                Ok(page) => {
                     let items = page
                         .items
                         .iter()
                         .map(|g| render_group(state, g, &projection))
                         .collect();
-                    list_response(page.total, query.start_index, items)
-                })
+                    let body = list_response(page.total, query.start_index, items);
+                    response::resource(StatusCode::OK, &body)
+                }
+                Err(e) => response::from_error(&e),
+            };
         }
     };
     match result {
@@ -172,5 +211,24 @@ pub async fn search_groups(
     match search_params(&headers, &body) {
         Ok(params) => run(&state, SchemaKind::Group, params).await,
         Err(e) => response::from_error(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_written_as_text_reads_back_as_the_value_form() {
+        let items = vec![
+            json!({"id": "g1", "displayName": "A \"b\""}),
+            json!({"id": "g2"}),
+        ];
+        let texts: Vec<String> = items.iter().map(Value::to_string).collect();
+        let text = list_response_text(7, 3, &texts);
+        let parsed: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed, list_response(7, 3, items));
+        let empty: Value = serde_json::from_str(&list_response_text(0, 1, &[])).unwrap();
+        assert_eq!(empty, list_response(0, 1, Vec::new()));
     }
 }

@@ -33,6 +33,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub fn router(state: AppState) -> Router<AppState> {
     let limiter = rate_limit::RateLimiter::new(state.settings.scim_rate_per_second);
     let refusals = std::sync::Arc::new(auth::RefusalLog::default());
+    let store = std::sync::Arc::new(state.store.clone());
     Router::new()
         .route(
             "/ServiceProviderConfig",
@@ -65,7 +66,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             rate_limit::limit(limiter.clone(), req, next)
         }))
         .layer(from_fn(move |req, next| {
-            auth::require_token(state.clone(), refusals.clone(), req, next)
+            auth::require_token(store.clone(), refusals.clone(), req, next)
         }))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,

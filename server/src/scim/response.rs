@@ -36,10 +36,20 @@ pub fn resource(status: StatusCode, body: &Value) -> Response {
     with_scim_type(status, body.to_string())
 }
 
+/// A SCIM document already written out as JSON text, as a response.
+pub fn text(status: StatusCode, body: String) -> Response {
+    with_scim_type(status, body)
+}
+
 /// One User or Group as a response: `ETag` from its version and, when created, `Location`,
 /// both whether or not `attributes` left `meta` in the body.
 pub fn versioned(status: StatusCode, body: &Value, version: i64, location: &str) -> Response {
-    let mut res = with_scim_type(status, body.to_string());
+    versioned_text(status, body.to_string(), version, location)
+}
+
+/// [`versioned`] for a body already written out as JSON text.
+pub fn versioned_text(status: StatusCode, body: String, version: i64, location: &str) -> Response {
+    let mut res = with_scim_type(status, body);
     if let Ok(v) = HeaderValue::from_str(&etag(version)) {
         res.headers_mut().insert(header::ETAG, v);
     }
