@@ -13,6 +13,59 @@ pub struct Admin {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_sign_in_at: Option<OffsetDateTime>,
+    pub role: AdminRole,
+}
+
+/// What an administrator may do in the console. Auditors exist so that security and
+/// compliance staff can review the configuration and Events / Logs without being able to
+/// change either; the server enforces it on every state-changing call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminRole {
+    Administrator,
+    Auditor,
+}
+
+impl AdminRole {
+    pub const ALL: [AdminRole; 2] = [AdminRole::Administrator, AdminRole::Auditor];
+
+    /// The stored and wire form; stable, as the database and the CLI use it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdminRole::Administrator => "administrator",
+            AdminRole::Auditor => "auditor",
+        }
+    }
+
+    /// The name shown to people.
+    pub fn label(self) -> &'static str {
+        match self {
+            AdminRole::Administrator => "Administrator",
+            AdminRole::Auditor => "Auditor",
+        }
+    }
+
+    /// Reads a role as typed by a person (any case, surrounding spaces ignored).
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "administrator" => Ok(AdminRole::Administrator),
+            "auditor" => Ok(AdminRole::Auditor),
+            other => Err(format!(
+                "Unknown role \"{other}\": use administrator or auditor."
+            )),
+        }
+    }
+
+    /// Whether this role may change anything (configuration, directory actions, admins).
+    pub fn can_change(self) -> bool {
+        self == AdminRole::Administrator
+    }
+}
+
+impl Admin {
+    pub fn can_change(&self) -> bool {
+        self.role.can_change()
+    }
 }
 
 /// Shortest password we accept for an administrator. NIST SP 800-63B asks for at least 8;
@@ -85,6 +138,17 @@ mod tests {
         ] {
             assert!(normalize_email(bad).is_err(), "{bad:?} was accepted");
         }
+    }
+
+    #[test]
+    fn roles_round_trip_and_only_administrators_change() {
+        for role in AdminRole::ALL {
+            assert_eq!(AdminRole::parse(role.as_str()).unwrap(), role);
+        }
+        assert_eq!(AdminRole::parse(" Auditor ").unwrap(), AdminRole::Auditor);
+        assert!(AdminRole::parse("owner").is_err());
+        assert!(AdminRole::Administrator.can_change());
+        assert!(!AdminRole::Auditor.can_change());
     }
 
     #[test]
