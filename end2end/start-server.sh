@@ -15,5 +15,7 @@ if [ "${1:-}" = fresh ]; then
 else
   export GATEHOUSE_ADMIN_EMAIL="e2e-admin@example.com"
   export GATEHOUSE_ADMIN_PASSWORD="e2e password that is long"
+  # The test IdP (start-idp.sh) serves its metadata over plain http on loopback.
+  export GATEHOUSE_METADATA_ALLOW_PRIVATE=true
   "${GATEHOUSE_E2E_BINARY:?}"
 fi

@@ -24,10 +24,14 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("/console") view=ConsoleLayout>
                     <Route path=path!("") view=DashboardPage/>
                     <Route path=path!("auth-profiles") view=AuthProfilesPage/>
+                    <Route path=path!("auth-profiles/:id") view=crate::pages::auth_profiles::AuthProfilePage/>
                     <Route path=path!("scim") view=ScimImportPage/>
                     <Route path=path!("users") view=UsersPage/>
+                    <Route path=path!("users/:id") view=crate::pages::users::UserPage/>
                     <Route path=path!("groups") view=GroupsPage/>
+                    <Route path=path!("groups/:id") view=crate::pages::groups::GroupPage/>
                     <Route path=path!("events") view=EventsPage/>
+                    <Route path=path!("events/:id") view=crate::pages::events::EventDetailPage/>
                     <Route path=path!("settings") view=SettingsPage/>
                 </ParentRoute>
             </Routes>

@@ -11,6 +11,10 @@ pub enum AppError {
     /// No valid admin session: the page sends the visitor to sign in.
     #[error("Your session has ended. Sign in to continue.")]
     Unauthorized,
+    /// Signed in, but the role does not allow this (an Auditor asking to change something);
+    /// the message says why, so it is not mistaken for a fault.
+    #[error("{0}")]
+    Forbidden(String),
     /// The input was refused; the message says what to fix.
     #[error("{0}")]
     Invalid(String),
@@ -52,6 +56,7 @@ impl AppError {
         use http::StatusCode;
         match self {
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Invalid(_) => StatusCode::BAD_REQUEST,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,

@@ -8,6 +8,8 @@
 pub mod api;
 pub mod app;
 pub mod components;
+#[cfg(feature = "ssr")]
+pub mod end_user;
 pub mod error;
 pub mod pages;
 #[cfg(feature = "ssr")]

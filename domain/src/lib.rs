@@ -6,15 +6,24 @@
 //! sqlx or any other server-only dependency.
 
 pub mod admin;
+pub mod auth_profile;
 pub mod error;
 pub mod event;
 pub mod ids;
 pub mod token;
 
 #[cfg(feature = "server")]
+pub mod fetch;
+#[cfg(feature = "server")]
 pub mod password;
 #[cfg(feature = "server")]
+pub mod saml;
+#[cfg(feature = "server")]
+pub mod saml_profiles;
+#[cfg(feature = "server")]
 pub mod scim;
+#[cfg(feature = "server")]
+pub mod sealed;
 #[cfg(feature = "server")]
 pub mod secret;
 #[cfg(feature = "server")]

@@ -17,9 +17,30 @@ pub struct StoreArgs {
     /// `postgres://USER@HOST:PORT/DB` selects PostgreSQL (required for several replicas).
     #[arg(long, env = "GATEHOUSE_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+
+    /// Key that encrypts secrets kept in the database (the private keys of SAML profiles):
+    /// 32 random bytes in base64, e.g. from `openssl rand -base64 32`. Default: the file
+    /// `secret.key` in the data directory, created on first use. Replicas must share it.
+    #[arg(long, env = "GATEHOUSE_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
 }
 
+/// Name of the generated key file in the data directory.
+pub const SECRET_KEY_FILE: &str = "secret.key";
+
 impl StoreArgs {
+    /// The database URL to use, without creating anything (for commands that only look).
+    pub fn database_url_for_reading(&self) -> String {
+        match self
+            .database_url
+            .as_deref()
+            .filter(|u| !u.trim().is_empty())
+        {
+            Some(url) => url.to_string(),
+            None => format!("sqlite://{}", self.data_dir.join("gatehouse.db").display()),
+        }
+    }
+
     /// The database URL to use, creating the data directory for the SQLite default.
     pub fn resolve_database_url(&self) -> Result<String, String> {
         if let Some(url) = self
@@ -58,6 +79,66 @@ impl StoreArgs {
             self.data_dir.join("gatehouse.db").display()
         ))
     }
+
+    /// The key that seals stored secrets: GATEHOUSE_SECRET_KEY, else the key file in the data
+    /// directory, generated (readable by the owner only) the first time it is needed.
+    pub fn resolve_secret_key(&self) -> Result<[u8; 32], String> {
+        use base64::Engine as _;
+        let decode = |text: &str, origin: &str| -> Result<[u8; 32], String> {
+            base64::engine::general_purpose::STANDARD
+                .decode(text.trim())
+                .ok()
+                .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+                .ok_or_else(|| {
+                    format!("{origin} must be 32 bytes in base64 (make one with `openssl rand -base64 32`)")
+                })
+        };
+        if let Some(key) = self.secret_key.as_deref().filter(|k| !k.trim().is_empty()) {
+            return decode(key, "GATEHOUSE_SECRET_KEY");
+        }
+        let path = self.data_dir.join(SECRET_KEY_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => decode(&text, &format!("the key file {}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(&self.data_dir).map_err(|e| {
+                    format!(
+                        "GATEHOUSE_DATA_DIR: cannot create {}: {e}",
+                        self.data_dir.display()
+                    )
+                })?;
+                let key: [u8; 32] = rand::random();
+                match write_private_file(
+                    &path,
+                    &base64::engine::general_purpose::STANDARD.encode(key),
+                ) {
+                    Ok(()) => Ok(key),
+                    // Another process created it first: use theirs.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        self.resolve_secret_key()
+                    }
+                    Err(e) => Err(format!(
+                        "cannot create the key file {}: {e}",
+                        path.display()
+                    )),
+                }
+            }
+            Err(e) => Err(format!("cannot read the key file {}: {e}", path.display())),
+        }
+    }
+}
+
+/// Creates a file only its owner can read, failing if it already exists (two processes
+/// starting at once must not overwrite each other's key).
+fn write_private_file(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.write_all(b"\n")?;
+    file.sync_all()
 }
 
 /// Settings of the running server.
@@ -102,10 +183,55 @@ pub struct ServeArgs {
     #[arg(long, env = "GATEHOUSE_SCIM_RATE_LIMIT", default_value_t = 100)]
     pub scim_rate_limit: u32,
 
+    /// Days Events / Logs keeps an event. Once a day older events are deleted, and the
+    /// deletion is itself recorded as an event (with the count). 0 keeps events forever.
+    #[arg(long, env = "GATEHOUSE_EVENT_RETENTION_DAYS", default_value_t = 365,
+          value_parser = clap::value_parser!(u32).range(0..=36_500))]
+    pub event_retention_days: u32,
+
+    /// Allow fetching IdP metadata over plain http and from loopback or private addresses.
+    /// Only for a test IdP running beside Gatehouse: in production, metadata URLs must be
+    /// https on public addresses, so an admin's URL cannot reach internal services.
+    #[arg(
+        long,
+        env = "GATEHOUSE_METADATA_ALLOW_PRIVATE",
+        default_value_t = false
+    )]
+    pub metadata_allow_private: bool,
+
     /// Directory of the built site (the wasm, JS and static files). Default: the
     /// LEPTOS_SITE_ROOT variable, else `target/site` under the current directory.
     #[arg(long, env = "GATEHOUSE_SITE_DIR")]
     pub site_dir: Option<PathBuf>,
+
+    /// Reverse proxies whose X-Forwarded-For Gatehouse believes: comma-separated IP
+    /// addresses and CIDR blocks, e.g. `127.0.0.1` or `10.0.0.0/8, fd00::/8`. A request from
+    /// one of them is recorded as coming from the right-most X-Forwarded-For address that is
+    /// not itself a trusted proxy, and its X-Forwarded-Host is taken as the host the browser
+    /// used. Empty (the default): the client is the TCP peer and those headers are ignored.
+    #[arg(
+        long,
+        env = "GATEHOUSE_TRUSTED_PROXIES",
+        default_value = "",
+        value_name = "IPS"
+    )]
+    pub trusted_proxies: crate::client_ip::TrustedProxies,
+
+    /// PEM file with the certificate chain (the server's certificate first) to serve HTTPS
+    /// directly on the listen address. Give it together with GATEHOUSE_TLS_KEY. Unset:
+    /// plain HTTP, for a TLS-terminating proxy in front.
+    #[arg(long, env = "GATEHOUSE_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM file with that certificate's private key (unencrypted; readable by Gatehouse
+    /// only).
+    #[arg(long, env = "GATEHOUSE_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Bearer token Prometheus must send to read /metrics. Unset: /metrics is open to
+    /// whoever can reach the port (it shows counts and route templates, no user data).
+    #[arg(long, env = "GATEHOUSE_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 impl ServeArgs {
@@ -113,6 +239,7 @@ impl ServeArgs {
     pub fn resolve_public_url(&self) -> Result<String, String> {
         let url = match &self.public_url {
             Some(u) if !u.trim().is_empty() => u.trim().trim_end_matches('/').to_string(),
+            _ if self.tls_cert.is_some() => format!("https://{}", self.listen),
             _ => format!("http://{}", self.listen),
         };
         let rest = url
@@ -137,6 +264,17 @@ impl ServeArgs {
             (Some(e), None) if e.is_empty() => Ok(None),
             (Some(_), _) => Err("GATEHOUSE_ADMIN_EMAIL is set but GATEHOUSE_ADMIN_PASSWORD is not: set both or neither".into()),
             (None, Some(_)) => Err("GATEHOUSE_ADMIN_PASSWORD is set but GATEHOUSE_ADMIN_EMAIL is not: set both or neither".into()),
+        }
+    }
+
+    /// The certificate and key files for serving HTTPS: both or neither.
+    pub fn tls_files(&self) -> Result<Option<(PathBuf, PathBuf)>, String> {
+        let set = |p: &Option<PathBuf>| p.clone().filter(|p| !p.as_os_str().is_empty());
+        match (set(&self.tls_cert), set(&self.tls_key)) {
+            (Some(cert), Some(key)) => Ok(Some((cert, key))),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err("GATEHOUSE_TLS_CERT is set but GATEHOUSE_TLS_KEY is not: set both (to serve HTTPS) or neither".into()),
+            (None, Some(_)) => Err("GATEHOUSE_TLS_KEY is set but GATEHOUSE_TLS_CERT is not: set both (to serve HTTPS) or neither".into()),
         }
     }
 

@@ -2,11 +2,17 @@
 
 #![recursion_limit = "256"]
 
-use clap::{Parser, Subcommand};
+use clap::{ArgMatches, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
+use gatehouse_domain::admin::AdminRole;
 use gatehouse_domain::store::AdminOrigin;
+use gatehouse_server::backup;
+use gatehouse_server::cli_profiles::{self, AuthProfileCommand, GroupCommand};
 use gatehouse_server::config::{ServeArgs, StoreArgs};
+use gatehouse_server::config_check;
+use gatehouse_server::config_file::{self, FileSettings, ADMIN_PASSWORD_KEY};
 use gatehouse_server::serve;
 use gatehouse_server::telemetry;
+use std::ffi::OsString;
 use std::io::Read;
 use std::process::ExitCode;
 
@@ -19,6 +25,14 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+
+    /// A TOML file of settings: the variables' names in lower case without the GATEHOUSE_
+    /// prefix, e.g. `public_url = "https://gatehouse.example.com"`. Precedence: command
+    /// line > environment > file > default.
+    // Read before clap parses, by `config_file::locate`; declared here for --help.
+    #[arg(long, env = "GATEHOUSE_CONFIG", global = true, value_name = "FILE")]
+    #[allow(dead_code)]
+    config: Option<std::path::PathBuf>,
 
     #[command(flatten)]
     serve: ServeArgs,
@@ -36,6 +50,34 @@ enum Command {
     /// Manage the API tokens identity providers use on /scim/v2.
     #[command(subcommand, name = "scim-token")]
     ScimToken(ScimTokenCommand),
+    /// Manage SAML authentication profiles.
+    #[command(subcommand, name = "auth-profile")]
+    AuthProfile(AuthProfileCommand),
+    /// Manage user groups' sign-in (the groups themselves come from the IdP over SCIM).
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// Check the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Write a consistent copy of the SQLite database to PATH while the server keeps
+    /// serving (SQLite's VACUUM INTO). PATH must not exist. Keep the secret key (the
+    /// data directory's secret.key, or GATEHOUSE_SECRET_KEY) with the copy: the SAML
+    /// profiles' private keys in it are sealed with that key. For PostgreSQL use pg_dump.
+    Backup {
+        /// The file to write; refused if it exists.
+        path: std::path::PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigCommand {
+    /// Print every effective setting and where it came from (secrets only as "(set)"),
+    /// then check what `serve` checks at start-up: the public URL, the first-administrator
+    /// pair, that the database answers, that the secret key decodes, the site files.
+    /// Changes nothing. Exit status 0 when the configuration is valid.
+    Check(ServeArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -88,17 +130,30 @@ enum AdminCommand {
         /// Read the password from standard input (required; the first line is used).
         #[arg(long, required = true)]
         password_stdin: bool,
+        /// What the administrator may do: `administrator` changes anything, `auditor` sees
+        /// everything and changes nothing (except their own password).
+        #[arg(long, default_value = "administrator", value_parser = parse_role)]
+        role: AdminRole,
         #[command(flatten)]
         store: StoreArgs,
     },
 }
 
-fn with_password_from_env(mut args: ServeArgs) -> ServeArgs {
-    args.admin_password = std::env::var("GATEHOUSE_ADMIN_PASSWORD").ok();
+fn parse_role(s: &str) -> Result<AdminRole, String> {
+    AdminRole::parse(s)
+}
+
+/// The first administrator's password: GATEHOUSE_ADMIN_PASSWORD, else the file's
+/// `admin_password` (it has no command-line flag, so it never shows in the process list).
+fn with_password(mut args: ServeArgs, file: &FileSettings) -> ServeArgs {
+    args.admin_password = std::env::var("GATEHOUSE_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .or_else(|| file.get(ADMIN_PASSWORD_KEY).map(str::to_string));
     args
 }
 
-async fn admin_create(email: String, store_args: StoreArgs) -> Result<(), String> {
+async fn admin_create(email: String, role: AdminRole, store_args: StoreArgs) -> Result<(), String> {
     let mut input = String::new();
     std::io::stdin()
         .read_to_string(&mut input)
@@ -111,10 +166,13 @@ async fn admin_create(email: String, store_args: StoreArgs) -> Result<(), String
         .await
         .map_err(|e| e.to_string())?;
     let admin = store
-        .create_admin(&email, password, AdminOrigin::CommandLine)
+        .create_admin_with_role(&email, password, role, AdminOrigin::CommandLine)
         .await
         .map_err(|e| e.to_string())?;
-    println!("Created administrator {}", admin.email);
+    match admin.role {
+        AdminRole::Administrator => println!("Created administrator {}", admin.email),
+        AdminRole::Auditor => println!("Created administrator {} (Auditor)", admin.email),
+    }
     Ok(())
 }
 
@@ -211,17 +269,65 @@ async fn scim_token_other(cmd: ScimTokenCommand) -> Result<(), String> {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let cli = Cli::parse();
+fn main() -> ExitCode {
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    // The configuration file's values become the defaults of the arguments they name, so
+    // clap's own order (command line, then environment, then default) gives the precedence.
+    let file = match config_file::locate(&argv) {
+        None => FileSettings::default(),
+        Some(path) => match config_file::load(&path, &Cli::command()) {
+            Ok(file) => file,
+            Err(message) => {
+                for line in message.lines() {
+                    eprintln!("gatehouse: {line}");
+                }
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let matches = config_file::apply(Cli::command(), &file).get_matches_from(argv);
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.format(&mut Cli::command()).exit(),
+    };
     telemetry::init();
+    // Rendering a console page polls deeply nested futures; in a debug build their frames
+    // outgrow tokio's default 2 MiB worker stack. Memory is only committed as it is used.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(8 << 20)
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("gatehouse: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(cli, matches, file))
+}
+
+async fn run(cli: Cli, matches: ArgMatches, file: FileSettings) -> ExitCode {
     let result = match cli.command {
-        None => serve::run(with_password_from_env(cli.serve))
+        None => serve::run(with_password(cli.serve, &file))
             .await
             .map_err(|e| e.to_string()),
-        Some(Command::Serve(args)) => serve::run(with_password_from_env(args))
+        Some(Command::Serve(args)) => serve::run(with_password(args, &file))
             .await
             .map_err(|e| e.to_string()),
+        Some(Command::Config(ConfigCommand::Check(args))) => {
+            let args = with_password(args, &file);
+            let command = Cli::command();
+            let check_cmd = command
+                .find_subcommand("config")
+                .and_then(|c| c.find_subcommand("check"))
+                .expect("the config check command exists");
+            let check_matches = matches
+                .subcommand_matches("config")
+                .and_then(|m| m.subcommand_matches("check"))
+                .expect("config check was parsed");
+            config_check::run(&args, check_cmd, check_matches, &file).await
+        }
         Some(Command::Migrate(store_args)) => match serve::open_store(&store_args).await {
             Ok(store) => {
                 println!(
@@ -232,15 +338,24 @@ async fn main() -> ExitCode {
             }
             Err(e) => Err(e.to_string()),
         },
-        Some(Command::Admin(AdminCommand::Create { email, store, .. })) => {
-            admin_create(email, store).await
-        }
+        Some(Command::Admin(AdminCommand::Create {
+            email, role, store, ..
+        })) => admin_create(email, role, store).await,
         Some(Command::ScimToken(ScimTokenCommand::Create {
             name,
             expires_in,
             store,
         })) => scim_token_create(name, expires_in, store).await,
         Some(Command::ScimToken(other)) => scim_token_other(other).await,
+        Some(Command::AuthProfile(cmd)) => cli_profiles::auth_profile(cmd).await,
+        Some(Command::Group(cmd)) => cli_profiles::group(cmd).await,
+        Some(Command::Backup { path, store }) => backup::run(&store, &path).await.map(|r| {
+            println!(
+                "Wrote a consistent copy of the database to {} ({} bytes).",
+                r.path.display(),
+                r.bytes
+            );
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

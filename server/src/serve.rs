@@ -4,6 +4,8 @@
 use crate::config::{redact_url, ServeArgs};
 use crate::router;
 use gatehouse_app::state::{AppState, Settings};
+use gatehouse_domain::fetch::FetchPolicy;
+use gatehouse_domain::sealed::Sealer;
 use gatehouse_domain::store::Store;
 use leptos::prelude::LeptosOptions;
 use std::net::SocketAddr;
@@ -31,7 +33,7 @@ pub async fn open_store(args: &crate::config::StoreArgs) -> Result<Store, StartE
     })
 }
 
-fn site_root(args: &ServeArgs) -> Result<PathBuf, StartError> {
+pub fn site_root(args: &ServeArgs) -> Result<PathBuf, StartError> {
     let root = args
         .site_dir
         .clone()
@@ -79,6 +81,15 @@ pub async fn prepare(args: &ServeArgs) -> Result<AppState, StartError> {
         eprintln!("\n  No administrator yet. Create one here (works once):\n\n    {link}\n");
     }
 
+    let sealer = Sealer::new(
+        args.store
+            .resolve_secret_key()
+            .map_err(StartError::Config)?,
+    );
+    if args.metadata_allow_private {
+        tracing::warn!("GATEHOUSE_METADATA_ALLOW_PRIVATE is on: IdP metadata may be fetched over plain http and from loopback or private addresses; use it only for a test IdP");
+    }
+
     let leptos_options = LeptosOptions::builder()
         .output_name(env!("CARGO_PKG_NAME").replace("-server", ""))
         .site_root(site_root.to_string_lossy().to_string())
@@ -93,7 +104,13 @@ pub async fn prepare(args: &ServeArgs) -> Result<AppState, StartError> {
             public_url,
             session_idle: args.session_idle(),
             session_absolute: args.session_absolute(),
+            event_retention_days: args.event_retention_days,
             scim_rate_per_second: args.scim_rate_limit,
+            sealer,
+            metadata_fetch: FetchPolicy {
+                allow_private: args.metadata_allow_private,
+                ..FetchPolicy::default()
+            },
         }),
     })
 }
@@ -117,21 +134,61 @@ pub async fn run(args: ServeArgs) -> Result<(), StartError> {
         }
     });
 
-    let app = router::build(state);
+    if args.event_retention_days > 0 {
+        crate::events_export::spawn_retention(store.clone(), args.event_retention_days);
+    }
+
+    // Outermost, so every layer and handler sees the client's address, not the proxy's.
+    let app = router::build_with(
+        state,
+        crate::metrics::Metrics::new(args.metrics_token.clone()),
+    )
+    .layer(axum::middleware::from_fn_with_state(
+        args.trusted_proxies.clone(),
+        crate::client_ip::resolve,
+    ));
+    if !args.trusted_proxies.is_empty() {
+        tracing::info!(trusted_proxies = %args.trusted_proxies, "client addresses of requests from these proxies are taken from X-Forwarded-For");
+    }
+    let tls = match args.tls_files().map_err(StartError::Config)? {
+        Some((cert, key)) => Some(crate::tls::acceptor(&cert, &key).map_err(StartError::Config)?),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| StartError::Listen {
             addr: args.listen,
             reason: e.to_string(),
         })?;
-    tracing::info!(listen = %args.listen, public_url = %public_url, "Gatehouse is serving; the console is at {public_url}/console");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|e| StartError::Listen {
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(listen = %args.listen, scheme, public_url = %public_url, "Gatehouse is serving; the console is at {public_url}/console");
+    let served = match tls {
+        None => {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+        }
+        Some(acceptor) => {
+            use axum::serve::ListenerExt as _;
+            let listener = crate::tls::TlsListener::new(listener, acceptor).map_err(|e| {
+                StartError::Listen {
+                    addr: args.listen,
+                    reason: e.to_string(),
+                }
+            })?;
+            // `tap_io` only so that axum gives the peer's address as ConnectInfo.
+            axum::serve(
+                listener.tap_io(|_| {}),
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+        }
+    };
+    served.map_err(|e| StartError::Listen {
         addr: args.listen,
         reason: e.to_string(),
     })?;

@@ -232,11 +232,25 @@ async fn scim_tokens_can_be_listed_regenerated_and_revoked() {
 
     let new_id = store.list_scim_tokens().await.unwrap()[0].id.to_string();
     assert!(run(&["scim-token", "revoke", &new_id]).status.success());
-    assert!(store
-        .authenticate_scim_token(second.trim(), "t")
-        .await
-        .unwrap()
-        .is_err());
+    // The CLI is another process: a store that found the token usable a moment ago trusts
+    // it for up to 2 s more (the documented cost of not reading the token on every SCIM
+    // request), and then refuses it.
+    let revoked_at = std::time::Instant::now();
+    loop {
+        let refused = store
+            .authenticate_scim_token(second.trim(), "t")
+            .await
+            .unwrap()
+            .is_err();
+        if refused {
+            break;
+        }
+        assert!(
+            revoked_at.elapsed() < std::time::Duration::from_secs(3),
+            "a token revoked by the CLI is still accepted after 3 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let bad = run(&["scim-token", "revoke", "not-an-id"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not a token id"));

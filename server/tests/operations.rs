@@ -73,6 +73,7 @@ fn serve_args(database_url: &str, site_dir: &std::path::Path) -> ServeArgs {
         store: StoreArgs {
             data_dir: site_dir.join("data"),
             database_url: Some(database_url.into()),
+            secret_key: None,
         },
         listen: "127.0.0.1:0".parse().unwrap(),
         public_url: None,
@@ -81,7 +82,13 @@ fn serve_args(database_url: &str, site_dir: &std::path::Path) -> ServeArgs {
         session_idle_minutes: 30,
         session_max_hours: 12,
         scim_rate_limit: 100,
+        event_retention_days: 365,
+        metadata_allow_private: false,
         site_dir: Some(site_dir.to_path_buf()),
+        metrics_token: None,
+        trusted_proxies: Default::default(),
+        tls_cert: None,
+        tls_key: None,
     }
 }
 

@@ -35,8 +35,7 @@ pub async fn sign_in(
     password: String,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::state::AppState;
-    let state = expect_context::<AppState>();
+    let state = super::guard::app_state()?;
     if email.trim().is_empty() || password.is_empty() {
         return Err(AppError::Invalid("Enter your email and password.".into()).respond());
     }
@@ -56,8 +55,7 @@ pub async fn sign_in(
 #[server(prefix = "/console/api", endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
     let admin = super::guard::require_admin().await?;
-    use crate::state::AppState;
-    let state = expect_context::<AppState>();
+    let state = super::guard::app_state()?;
     let session = super::guard::session().await?;
     session.flush().await.map_err(|e| {
         tracing::error!(error = %e, "could not end a session");
@@ -71,8 +69,7 @@ pub async fn sign_out() -> Result<(), AppError> {
 /// Whether a setup link is still good, so the page can say so before the form is filled.
 #[server(prefix = "/console/api", endpoint = "setup_link_status")]
 pub async fn setup_link_status(token: String) -> Result<bool, AppError> {
-    use crate::state::AppState;
-    let state = expect_context::<AppState>();
+    let state = super::guard::app_state()?;
     Ok(state.store.setup_token_is_valid(&token).await?)
 }
 
@@ -84,11 +81,10 @@ pub async fn create_first_admin(
     password: String,
     password_confirmation: String,
 ) -> Result<(), AppError> {
-    use crate::state::AppState;
     if password != password_confirmation {
         return Err(AppError::Invalid("The two passwords differ.".into()).respond());
     }
-    let state = expect_context::<AppState>();
+    let state = super::guard::app_state()?;
     let admin = state
         .store
         .create_admin_with_setup_token(&token, &email, &password)
@@ -103,8 +99,8 @@ pub async fn create_first_admin(
     Ok(())
 }
 
-/// The client's address, for throttling. Behind a proxy this is the proxy's address until
-/// trusted-proxy settings exist; throttling then applies per email only in effect.
+/// The client's address, for throttling. Behind a proxy listed in GATEHOUSE_TRUSTED_PROXIES
+/// the server has already put the forwarded client address here (server/src/client_ip.rs).
 #[cfg(feature = "ssr")]
 async fn client_address() -> String {
     use axum::extract::ConnectInfo;

@@ -52,7 +52,7 @@ pub fn base_url_warnings(base_url: &str) -> Vec<String> {
 pub async fn scim_overview() -> Result<ScimImportView, AppError> {
     super::guard::require_admin().await?;
     use gatehouse_domain::event::{Category, Outcome};
-    let state = expect_context::<crate::state::AppState>();
+    let state = super::guard::app_state()?;
     let base_url = format!("{}/scim/v2", state.settings.public_url);
     let (users, groups) = state.store.scim_counts().await.map_err(|e| {
         tracing::error!(error = %e.detail, "SCIM counts");
@@ -85,8 +85,8 @@ fn parse_token_id(id: &str) -> Result<gatehouse_domain::ids::ScimTokenId, AppErr
 /// Makes a token; its secret is in the answer and nowhere else.
 #[server(prefix = "/console/api", endpoint = "create_scim_token")]
 pub async fn create_scim_token(name: String) -> Result<NewScimToken, AppError> {
-    let admin = super::guard::require_admin().await?;
-    let state = expect_context::<crate::state::AppState>();
+    let admin = super::guard::require_administrator().await?;
+    let state = super::guard::app_state()?;
     let (token, secret) = state
         .store
         .create_scim_token(&name, None, admin_actor(&admin))
@@ -97,8 +97,8 @@ pub async fn create_scim_token(name: String) -> Result<NewScimToken, AppError> {
 /// Replaces a token; the old one stops now, or after `grace_hours`.
 #[server(prefix = "/console/api", endpoint = "regenerate_scim_token")]
 pub async fn regenerate_scim_token(id: String, grace_hours: u64) -> Result<NewScimToken, AppError> {
-    let admin = super::guard::require_admin().await?;
-    let state = expect_context::<crate::state::AppState>();
+    let admin = super::guard::require_administrator().await?;
+    let state = super::guard::app_state()?;
     if grace_hours > 720 {
         return Err(AppError::Invalid(
             "The grace period can be at most 720 hours (30 days).".into(),
@@ -116,8 +116,8 @@ pub async fn regenerate_scim_token(id: String, grace_hours: u64) -> Result<NewSc
 /// Stops a token at once.
 #[server(prefix = "/console/api", endpoint = "revoke_scim_token")]
 pub async fn revoke_scim_token(id: String) -> Result<(), AppError> {
-    let admin = super::guard::require_admin().await?;
-    let state = expect_context::<crate::state::AppState>();
+    let admin = super::guard::require_administrator().await?;
+    let state = super::guard::app_state()?;
     state
         .store
         .revoke_scim_token(parse_token_id(&id)?, admin_actor(&admin))

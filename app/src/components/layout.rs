@@ -148,7 +148,7 @@ pub fn ConsoleLayout() -> impl IntoView {
             <div class="flex-1 min-w-0 flex flex-col">
                 <header class="flex flex-wrap items-center justify-end gap-3 border-b border-slate-200 dark:border-slate-800 bg-white dark:bg-slate-900 px-4 md:px-8 py-3">
                     <ThemeSwitcher/>
-                    <Suspense fallback=|| view! { <span class="text-sm text-slate-500">"…"</span> }>
+                    <Suspense fallback=|| view! { <span class="text-sm text-slate-500 dark:text-slate-400">"…"</span> }>
                         {move || {
                             admin
                                 .get()

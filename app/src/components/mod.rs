@@ -2,6 +2,7 @@
 
 pub mod copy_field;
 pub mod event_list;
+pub mod events_chart;
 pub mod layout;
 pub mod page;
 

@@ -151,7 +151,7 @@ fn Overview(
 ) -> impl IntoView {
     let last_request = view_data.tokens.iter().filter_map(|t| t.last_used_at).max();
     let base_url = view_data.base_url.clone();
-    view! {
+    let connection = view! {
         <section aria-labelledby="connection" class=SECTION>
             <h2 id="connection" class=H2>"Connection"</h2>
             <CopyField label="Base URL" value=view_data.base_url.clone() test="base-url"/>
@@ -178,10 +178,16 @@ fn Overview(
                 </div>
             </dl>
         </section>
+    }
+    .into_any();
+    let tokens = view! {
         <section aria-labelledby="tokens" class=SECTION>
             <h2 id="tokens" class=H2>"API tokens"</h2>
             <Tokens tokens=view_data.tokens regenerate revoke/>
         </section>
+    }
+    .into_any();
+    let errors = view! {
         <section aria-labelledby="errors" class=SECTION>
             <h2 id="errors" class=H2>"Recent provisioning errors"</h2>
             {if view_data.recent_errors.is_empty() {
@@ -191,7 +197,7 @@ fn Overview(
                     <ul class="divide-y divide-slate-100 dark:divide-slate-800 text-sm">
                         {view_data.recent_errors.into_iter().map(|e| view! {
                             <li class="py-2">
-                                <span class="font-mono text-xs text-slate-500">{utc(e.occurred_at)}</span>" "
+                                <span class="font-mono text-xs text-slate-500 dark:text-slate-400">{utc(e.occurred_at)}</span>" "
                                 <span class="font-mono text-xs">{e.action}</span>" "
                                 <span class="text-slate-700 dark:text-slate-300 break-all">{e.detail.unwrap_or_default()}</span>
                             </li>
@@ -200,6 +206,9 @@ fn Overview(
                 }.into_any()
             }}
         </section>
+    }
+    .into_any();
+    let guide = view! {
         <section aria-labelledby="guide" class=SECTION>
             <h2 id="guide" class=H2>"Connect Okta"</h2>
             <ol class="list-decimal space-y-2 pl-5 text-sm text-slate-700 dark:text-slate-300">
@@ -211,6 +220,13 @@ fn Overview(
                 <li><strong>"Assignments"</strong>": assign people or groups; "<strong>"Push Groups"</strong>": push the groups that should sign in through Gatehouse."</li>
             </ol>
         </section>
+    }
+    .into_any();
+    view! {
+        {connection}
+        {tokens}
+        {errors}
+        {guide}
     }
 }
 
@@ -269,7 +285,7 @@ pub fn ScimImportPage() -> impl IntoView {
                     </button>
                 </ActionForm>
             </section>
-            <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+            <Suspense fallback=|| view! { <p class="text-sm text-slate-500 dark:text-slate-400">"Loading…"</p> }>
                 {move || data.get().map(|r| match r {
                     Ok(v) => view! { <Overview view_data=v regenerate revoke/> }.into_any(),
                     Err(e) => view! { <ErrorNotice error=e/> }.into_any(),

@@ -15,7 +15,7 @@ pub fn SetupPage() -> impl IntoView {
     let action = ServerAction::<CreateFirstAdmin>::new();
     view! {
         <AuthCard title="Create the first administrator">
-            <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Checking the setup link…"</p> }>
+            <Suspense fallback=|| view! { <p class="text-sm text-slate-500 dark:text-slate-400">"Checking the setup link…"</p> }>
                 {move || status.get().map(|valid| match valid {
                     Ok(true) => view! {
                         <ActionForm action=action attr:class="space-y-4">

@@ -6,7 +6,12 @@
 //! reads use a separate pool and see committed data thanks to WAL mode.
 
 pub mod admins;
+mod auth_profiles;
+mod dashboard;
+mod directory;
+mod end_user_sessions;
 mod events;
+mod saml_sign_in;
 mod scim_groups;
 mod scim_list;
 mod scim_tokens;
@@ -16,6 +21,29 @@ mod setup_link;
 mod throttle;
 
 pub use admins::AdminOrigin;
+pub use auth_profiles::{
+    sha256_fingerprint, DeletedAuthProfile, GroupProfileChange, ImportedIdpMetadata,
+    NewAuthProfile, SpKeyMaterial,
+};
+pub use dashboard::{
+    CertificateKind, CertificateWarning, Dashboard, DashboardCounts, ProvisioningHealth,
+    SetupProgress, SignInCounts, DASHBOARD_WINDOW,
+};
+pub use directory::{
+    attribute_sections, normalize_search, AttributeRow, AttributeSection, DirectoryPage,
+    GroupDetail, GroupListQuery, GroupSort, GroupSummary, MembershipRow, ProfileFilter, SearchMode,
+    SortOrder, Source, UserDetail, UserFilter, UserListQuery, UserSort, UserSummary,
+    MAX_DIRECTORY_PAGE, MAX_SEARCH_CHARS,
+};
+pub use end_user_sessions::{
+    NewEndUserSession, DEFAULT_END_USER_SESSION_TTL, MAX_END_USER_SESSION_TTL,
+};
+pub use events::{EventQuery, EventStream, MAX_PAGE as MAX_EVENT_PAGE};
+pub use saml_sign_in::{
+    check_relay_state, AssertionUserRefusal, NewSamlRequest, PurgedSignInState, Replay,
+    RequestRejection, SamlRequest, SignInCandidate, SignInEvent, SignInRefusal, SignInStep,
+    SignInUser, SAML_REQUEST_TTL,
+};
 pub use scim_groups::GroupRecord;
 pub use scim_list::{ListQuery, Page};
 pub use scim_tokens::TokenRejection;
@@ -71,6 +99,19 @@ pub struct Store {
     throttle: ThrottlePolicy,
 }
 
+/// One connection pool's state at a moment (see [`Store::pool_use`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolUse {
+    /// `reader` or `writer` on SQLite, `shared` on PostgreSQL.
+    pub pool: &'static str,
+    /// Connections open now.
+    pub open: u32,
+    /// Of those, the ones lent to a query or transaction.
+    pub in_use: u32,
+    /// The most the pool will open.
+    pub max: u32,
+}
+
 impl Store {
     /// Connects (creating a SQLite file if needed) without running migrations.
     pub async fn connect(url: &str) -> Result<Self> {
@@ -86,12 +127,32 @@ impl Store {
             AnyPoolOptions::new()
                 .max_connections(max)
                 .acquire_timeout(Duration::from_secs(10))
+                // sqlx pings a connection before lending it; a SQLite connection is a file
+                // in this process and cannot have gone away, and the ping is a round trip to
+                // the connection's thread, as dear as a small query, on every request.
+                .test_before_acquire(backend != Backend::Sqlite)
                 .after_connect(move |conn, _meta| {
                     Box::pin(async move {
                         if backend == Backend::Sqlite {
                             conn.execute(
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                                  PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                            )
+                            .await?;
+                            // A checkpoint runs inside the commit that fills the WAL past
+                            // this many pages, with two fsyncs, while every other writer
+                            // waits. At SQLite's default (1,000 pages, ~80 user creations
+                            // with their events) that cost a third of SCIM's write
+                            // throughput here; 10,000 pages (~40 MB of WAL) spreads it. The
+                            // file is cut back to 64 MB after a checkpoint if it grew past.
+                            // With synchronous = NORMAL a commit survives a crash of the
+                            // process; an OS crash can lose commits the WAL has not synced,
+                            // and the WAL is synced at each checkpoint: this allows up to
+                            // ~10,000 pages of them instead of ~1,000 (the kernel writes
+                            // them back within about half a minute either way).
+                            conn.execute(
+                                "PRAGMA wal_autocheckpoint = 10000; \
+                                 PRAGMA journal_size_limit = 67108864;",
                             )
                             .await?;
                         }
@@ -125,15 +186,36 @@ impl Store {
         Ok(store)
     }
 
-    /// Applies pending migrations. Safe to run again, and on PostgreSQL safe to run from
-    /// several replicas at once: sqlx holds an advisory lock while it migrates.
+    /// Applies pending migrations. Safe to run again, and safe to run from several
+    /// processes at once: on PostgreSQL sqlx holds an advisory lock while it migrates; on
+    /// SQLite, where sqlx takes no lock, one `BEGIN IMMEDIATE` transaction holds the
+    /// database's write lock around them all (each migration's own transaction becomes a
+    /// savepoint in it), so a server and a CLI command starting together on a new file do
+    /// not both apply the same migration.
     pub async fn migrate(&self) -> Result<()> {
-        let migrator = match self.backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        migrator.run(&self.writer).await?;
+        match self.backend {
+            Backend::Sqlite => {
+                let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+                SQLITE_MIGRATIONS.run_direct(&mut *tx).await?;
+                tx.commit().await?;
+            }
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.writer).await?,
+        }
         Ok(())
+    }
+
+    /// A write transaction. On SQLite it takes the database's write lock at once
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes fails at once
+    /// with "database is locked" when another process (a CLI command beside the server)
+    /// committed in between, where an immediate one waits its turn (busy_timeout). In this
+    /// process all writes share one connection, so it costs nothing here.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> std::result::Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.writer.begin().await,
+        }
     }
 
     /// Answers whether the database takes queries now (for `/readyz`).
@@ -144,6 +226,26 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// How full the connection pools are, for `/metrics`: a pool whose connections are all in
+    /// use makes requests wait, which shows as latency long before it shows as errors.
+    /// SQLite has a pool of readers and a pool of one writer; PostgreSQL one shared pool.
+    pub fn pool_use(&self) -> Vec<PoolUse> {
+        let one = |name: &'static str, pool: &AnyPool| {
+            let open = pool.size();
+            let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX).min(open);
+            PoolUse {
+                pool: name,
+                open,
+                in_use: open - idle,
+                max: pool.options().get_max_connections(),
+            }
+        };
+        match self.backend {
+            Backend::Sqlite => vec![one("reader", &self.reader), one("writer", &self.writer)],
+            Backend::Postgres => vec![one("shared", &self.writer)],
+        }
     }
 
     /// Replaces the sign-in throttling policy (tests use a small one).

@@ -9,9 +9,10 @@ use crate::{secret, DomainError, Result};
 
 impl Store {
     /// Makes a new setup link token (replacing any earlier one) if no administrator exists.
-    /// Returns the token to print, or `None` when there is an administrator already.
+    /// Returns the token to print, or `None` when there is an administrator already. Of
+    /// replicas starting at once, each prints a link and the last one written works.
     pub async fn issue_setup_token(&self) -> Result<Option<String>> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
         let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM admins")
             .fetch_one(&mut *tx)
             .await?;
@@ -23,11 +24,12 @@ impl Store {
             return Ok(None);
         }
         let token = secret::generate();
-        sqlx::query("DELETE FROM setup_links")
-            .execute(&mut *tx)
-            .await?;
+        // One statement that inserts or replaces: replicas starting at once on PostgreSQL
+        // each get here, and a DELETE then INSERT lets two of them insert the one row.
         sqlx::query(
-            "INSERT INTO setup_links (singleton, token_digest, created_at) VALUES (1, $1, $2)",
+            "INSERT INTO setup_links (singleton, token_digest, created_at) VALUES (1, $1, $2) \
+             ON CONFLICT (singleton) DO UPDATE \
+             SET token_digest = excluded.token_digest, created_at = excluded.created_at",
         )
         .bind(secret::digest(&token))
         .bind(now_ms())
@@ -59,7 +61,7 @@ impl Store {
                 "This setup link is no longer valid. An administrator may already exist: sign in instead.".into(),
             )
         };
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
         let deleted = sqlx::query("DELETE FROM setup_links WHERE token_digest = $1")
             .bind(secret::digest(token))
             .execute(&mut *tx)

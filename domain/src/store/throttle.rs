@@ -66,7 +66,7 @@ impl Store {
 
     pub(crate) async fn record_failure(&self, email_key: &str, client: &str) -> Result<()> {
         let now = now_ms();
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
         for key in [account_key(email_key, client), client_key(client)] {
             sqlx::query("INSERT INTO sign_in_failures (throttle_key, occurred_at) VALUES ($1, $2)")
                 .bind(key)

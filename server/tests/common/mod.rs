@@ -19,6 +19,8 @@ pub struct TestApp {
     pub base: String,
     pub store: Store,
     pub client: reqwest::Client,
+    /// The key the server seals secrets with, for tests that create SAML profiles.
+    pub sealer: gatehouse_domain::sealed::Sealer,
     _db: TestDatabase,
 }
 
@@ -65,6 +67,7 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
+        let sealer = gatehouse_domain::sealed::Sealer::new(rand::random());
         let state = AppState {
             leptos_options: LeptosOptions::builder()
                 .output_name("gatehouse")
@@ -76,7 +79,14 @@ impl TestApp {
                 public_url: opts.public_url.unwrap_or_else(|| base.clone()),
                 session_idle: Duration::from_secs(1800),
                 session_absolute: opts.session_absolute,
+                event_retention_days: 365,
                 scim_rate_per_second: opts.scim_rate_per_second,
+                sealer: sealer.clone(),
+                // Tests fetch metadata from listeners on loopback.
+                metadata_fetch: gatehouse_domain::fetch::FetchPolicy {
+                    allow_private: true,
+                    timeout: Duration::from_secs(5),
+                },
             }),
         };
         let app = gatehouse_server::router::build(state);
@@ -96,6 +106,7 @@ impl TestApp {
             base,
             store,
             client,
+            sealer,
             _db: db,
         }
     }
