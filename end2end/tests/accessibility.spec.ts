@@ -12,7 +12,7 @@ const GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group";
 async function scan(page: Page, what: string) {
   await hydrated(page);
   // Tables and charts settle (no "Loading…" row, no busy table) before they are judged.
-  await expect(page.locator('[aria-busy="true"]')).toHaveCount(0);
+  await expect(page.locator('[aria-busy="true"]'), `${what}: something stays busy`).toHaveCount(0);
   const result = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
   const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
   const report = bad

@@ -587,10 +587,14 @@ pub fn EventsPage() -> impl IntoView {
                     }
                 >
                     {move || page.get().map(|r| {
-                        let qs = params.get_untracked().query_string();
+                        // Busy while the address asks for other rows than these; the
+                        // Transition's own pending flag can stay set after hydration.
+                        let shown_for = params.get_untracked();
+                        let qs = shown_for.query_string();
+                        let busy = Signal::derive(move || params.get() != shown_for);
                         match r {
                             Err(e) => view! {
-                                <EventTableFrame busy=pending>
+                                <EventTableFrame busy>
                                     <tr><td colspan="6" class="px-3 py-4"><ErrorNotice error=e/></td></tr>
                                 </EventTableFrame>
                             }.into_any(),
@@ -599,7 +603,7 @@ pub fn EventsPage() -> impl IntoView {
                                 let (q1, q2, q3) = (qs.clone(), qs.clone(), qs);
                                 let rows = first.entries.into_iter().map(|e| view! { <EventRow entry=e query=q2.clone()/> }).collect_view();
                                 view! {
-                                    <EventTableFrame busy=pending>
+                                    <EventTableFrame busy>
                                         <For each=move || newer.get() key=|e| e.event.id let:e>
                                             <EventRow entry=e query=q1.clone()/>
                                         </For>

@@ -426,7 +426,6 @@ pub fn UsersPage() -> impl IntoView {
     let params = Memo::new(move |_| user_params_from(&query.read()));
     let data = Resource::new(move || params.get(), directory_users);
     let choices = Resource::new(|| (), |_| directory_user_filters());
-    let (pending, set_pending) = signal(false);
     let current = Signal::derive(move || {
         let p = params.get();
         (p.sort, p.order)
@@ -477,11 +476,13 @@ pub fn UsersPage() -> impl IntoView {
                     </p>
                 </div>
                 <Transition
-                    set_pending=set_pending
                     fallback=move || frame(Signal::from(true), view! { <WideRow columns=6>"Loading users\u{2026}"</WideRow> }.into_any())
                 >
                     {move || data.get().map(|r| {
-                        let busy = Signal::from(pending);
+                        // Busy while the address asks for other rows than these; the
+                        // Transition's own pending flag can stay set after hydration.
+                        let shown_for = params.get_untracked();
+                        let busy = Signal::derive(move || params.get() != shown_for);
                         match r {
                             Err(e) => frame(busy, view! { <tr><td colspan="6" class="px-3 py-4"><ErrorNotice error=e/></td></tr> }.into_any()).into_any(),
                             Ok(v) => {

@@ -152,7 +152,6 @@ type MembersResource = Resource<Result<PageView<UserRow>, crate::error::AppError
 
 #[component]
 fn Members(group_id: String, params: Memo<UserParams>, data: MembersResource) -> impl IntoView {
-    let (pending, set_pending) = signal(false);
     let q = RwSignal::new(params.get_untracked().q.unwrap_or_default());
     Effect::new(move |_| q.set(params.get().q.unwrap_or_default()));
     let navigate = use_navigate();
@@ -198,14 +197,16 @@ fn Members(group_id: String, params: Memo<UserParams>, data: MembersResource) ->
                 <button type="submit" class=PRIMARY>"Search"</button>
             </form>
             <Transition
-                set_pending=set_pending
                 fallback=move || view! {
                     <MemberTotal text="Counting\u{2026}".to_string()/>
                     {frame(Signal::from(true), view! { <WideRow columns=5>"Loading members\u{2026}"</WideRow> }.into_any())}
                 }
             >
                 {move || data.get().map(|r| {
-                    let busy = Signal::from(pending);
+                    // Busy while the address asks for other rows than these; the
+                    // Transition's own pending flag can stay set after hydration.
+                    let shown_for = params.get_untracked();
+                    let busy = Signal::derive(move || params.get() != shown_for);
                     match r {
                         Err(e) => frame(busy, view! { <tr><td colspan="5" class="px-3 py-4"><ErrorNotice error=e/></td></tr> }.into_any()).into_any(),
                         Ok(page) => {
