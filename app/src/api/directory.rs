@@ -154,11 +154,10 @@ pub struct UserRow {
     pub updated_at: OffsetDateTime,
 }
 
-/// A page of rows, the total that match, and cursors for the neighbouring pages.
+/// A page of rows and cursors for the neighbouring pages.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageView<T> {
     pub rows: Vec<T>,
-    pub total: u64,
     pub next: Option<String>,
     pub prev: Option<String>,
 }
@@ -168,6 +167,24 @@ pub struct PageView<T> {
 pub struct UsersView {
     pub page: PageView<UserRow>,
     pub group: Option<GroupRef>,
+}
+
+/// How many users the Users list's filters match, on all pages. A call of its own so
+/// that the page is shown without waiting for a count over the whole directory, and so that
+/// turning pages does not count again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserTotal {
+    pub total: u64,
+    pub group: Option<GroupRef>,
+}
+
+/// A page of a group's members and how many match (all of them without a search). Counted
+/// with the page: a member count is stored per group, and a search narrows the count to
+/// the users whose names match.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembersView {
+    pub page: PageView<UserRow>,
+    pub total: u64,
 }
 
 /// A SCIM token the source filter can offer.
@@ -254,6 +271,8 @@ pub struct ProfileChoice {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupsView {
     pub page: PageView<GroupRow>,
+    /// How many groups match, on all pages (a directory has hundreds, not 100,000s).
+    pub total: u64,
     pub profiles: Vec<ProfileChoice>,
 }
 
@@ -343,7 +362,6 @@ mod convert {
     pub fn page<T, U>(p: DirectoryPage<T>, f: impl Fn(T) -> U) -> PageView<U> {
         PageView {
             rows: p.rows.into_iter().map(f).collect(),
-            total: p.total,
             next: p.next,
             prev: p.prev,
         }
@@ -404,13 +422,13 @@ async fn events_about(
     Ok(page.entries)
 }
 
-/// A page of the Users list for the URL's filters.
-#[server(prefix = "/console/api", endpoint = "directory_users")]
-pub async fn directory_users(#[server(default)] params: UserParams) -> Result<UsersView, AppError> {
-    super::guard::require_admin().await?;
+/// The store query for the Users list's URL parameters, and the group filter resolved.
+#[cfg(feature = "ssr")]
+async fn user_query(
+    store: &gatehouse_domain::store::Store,
+    params: &UserParams,
+) -> Result<(gatehouse_domain::store::UserListQuery, Option<GroupRef>), AppError> {
     use gatehouse_domain::store::{UserFilter, UserListQuery, UserSort};
-    let state = super::guard::app_state()?;
-    let store = &state.store;
     let active = match non_empty(&params.status) {
         None => None,
         Some("active") => Some(true),
@@ -449,9 +467,32 @@ pub async fn directory_users(#[server(default)] params: UserParams) -> Result<Us
         before: convert::text(&params.before),
         limit: PAGE_SIZE,
     };
-    let page = store.list_directory_users(&query).await?;
+    Ok((query, group))
+}
+
+/// A page of the Users list for the URL's filters (the total is [`directory_user_count`]).
+#[server(prefix = "/console/api", endpoint = "directory_users")]
+pub async fn directory_users(#[server(default)] params: UserParams) -> Result<UsersView, AppError> {
+    super::guard::require_admin().await?;
+    let state = super::guard::app_state()?;
+    let (query, group) = user_query(&state.store, &params).await?;
+    let page = state.store.list_directory_users(&query).await?;
     Ok(UsersView {
         page: convert::page(page, convert::user),
+        group,
+    })
+}
+
+/// How many users the URL's filters match (its sort and position do not matter).
+#[server(prefix = "/console/api", endpoint = "directory_user_count")]
+pub async fn directory_user_count(
+    #[server(default)] params: UserParams,
+) -> Result<UserTotal, AppError> {
+    super::guard::require_admin().await?;
+    let state = super::guard::app_state()?;
+    let (query, group) = user_query(&state.store, &params).await?;
+    Ok(UserTotal {
+        total: state.store.count_directory_users(&query.filter).await?,
         group,
     })
 }
@@ -555,6 +596,7 @@ pub async fn directory_groups(
     let page = state.store.list_directory_groups(&query).await?;
     Ok(GroupsView {
         page: convert::page(page, convert::group),
+        total: state.store.count_directory_groups(&query).await?,
         profiles: profile_choices(&state.store).await?,
     })
 }
@@ -573,13 +615,14 @@ pub async fn directory_group(id: String) -> Result<GroupView, AppError> {
     })
 }
 
-/// A page of a group's members; `params.group` is ignored (the group is `group_id`).
+/// A page of a group's members and how many match; `params.group` is ignored (the group
+/// is `group_id`).
 #[server(prefix = "/console/api", endpoint = "directory_group_members")]
 pub async fn directory_group_members(
     group_id: String,
     // Every filter blank encodes as no field at all: the defaults stand in.
     #[server(default)] params: UserParams,
-) -> Result<PageView<UserRow>, AppError> {
+) -> Result<MembersView, AppError> {
     super::guard::require_admin().await?;
     let state = super::guard::app_state()?;
     let group = state.store.directory_group(&group_id).await?.summary.id;
@@ -590,7 +633,12 @@ pub async fn directory_group_members(
         ..params
     };
     // The same checks and query as the Users list, narrowed to the group.
-    Ok(directory_users(params).await?.page)
+    let (query, _) = user_query(&state.store, &params).await?;
+    let page = state.store.list_directory_users(&query).await?;
+    Ok(MembersView {
+        page: convert::page(page, convert::user),
+        total: state.store.count_directory_users(&query.filter).await?,
+    })
 }
 
 /// Assigns a profile to a group, changes it, or removes it (`profile_id` empty).

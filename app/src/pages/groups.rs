@@ -249,7 +249,8 @@ pub fn GroupsPage() -> impl IntoView {
                         />
                     }.into_any(),
                     Ok(v) => {
-                        let PageView { rows, next, prev, total, .. } = v.page;
+                        let total = v.total;
+                        let PageView { rows, next, prev } = v.page;
                         let p = params.get_untracked();
                         let empty_params = p.clone();
                         let body = if rows.is_empty() {

@@ -9,8 +9,8 @@ pub mod detail;
 pub use detail::UserPage;
 
 use crate::api::directory::{
-    directory_user_filters, directory_users, query_string, PageView, UserFilterChoices, UserParams,
-    UserRow,
+    directory_user_count, directory_user_filters, directory_users, query_string, PageView,
+    UserFilterChoices, UserParams, UserRow,
 };
 use crate::components::event_list::utc;
 use crate::components::{ErrorNotice, PageHeader};
@@ -425,6 +425,10 @@ pub fn UsersPage() -> impl IntoView {
     let query = use_query_map();
     let params = Memo::new(move |_| user_params_from(&query.read()));
     let data = Resource::new(move || params.get(), directory_users);
+    // The total depends on the filters only: counted once per filter, not once per page,
+    // and in its own request so that the rows never wait for it.
+    let filters = Memo::new(move |_| params.get().first_page());
+    let total = Resource::new(move || filters.get(), directory_user_count);
     let choices = Resource::new(|| (), |_| directory_user_filters());
     let current = Signal::derive(move || {
         let p = params.get();
@@ -462,10 +466,10 @@ pub fn UsersPage() -> impl IntoView {
                     <h2 id="users-heading" class="text-lg font-semibold text-slate-900 dark:text-slate-100">"People"</h2>
                     <p role="status" aria-live="polite" class="text-sm text-slate-600 dark:text-slate-400" data-test="user-total">
                         <Transition fallback=|| "Counting\u{2026}">
-                            {move || data.get().map(|r| match r {
-                                Ok(v) => {
-                                    let n = count(v.page.total, "user", "users");
-                                    match v.group {
+                            {move || total.get().map(|r| match r {
+                                Ok(t) => {
+                                    let n = count(t.total, "user", "users");
+                                    match t.group {
                                         Some(g) => format!("{n} in {}", g.display_name),
                                         None => n,
                                     }

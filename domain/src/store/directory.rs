@@ -215,12 +215,12 @@ pub struct GroupListQuery {
     pub limit: u32,
 }
 
-/// One page of a list, the total that match, and where the neighbouring pages start.
+/// One page of a list and where the neighbouring pages start. The total that match is a
+/// separate call (`count_directory_users`, `count_directory_groups`), so a page never waits
+/// for a count.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DirectoryPage<T> {
     pub rows: Vec<T>,
-    /// How many rows match the filter, on all pages.
-    pub total: u64,
     /// Cursor for the page after this one, if there is one.
     pub next: Option<String>,
     /// Cursor for the page before this one, if there is one.
@@ -650,6 +650,36 @@ fn user_search(w: &mut Where, keys: &Keys, search: &str, mode: SearchMode) -> Co
     }
 }
 
+/// The WHERE clause of the User Groups list's search and profile filter (alias `g`).
+fn group_conditions(q: &GroupListQuery, keys: &Keys) -> Result<Where> {
+    let search = normalize_search(q.search.as_deref())?;
+    let mut w = Where::default();
+    if let Some(s) = &search {
+        let lower = s.to_lowercase();
+        match q.mode {
+            SearchMode::Prefix => {
+                let name = keys.c("g.display_name_key");
+                let lo = w.text(lower.clone());
+                let hi = w.text(format!("{lower}{TOP}"));
+                w.push(format!("{name} >= {lo} AND {name} < {hi}"));
+            }
+            SearchMode::Contains => {
+                let p = w.text(like_contains(&lower));
+                w.push(format!("g.display_name_key LIKE {p} ESCAPE '\\'"));
+            }
+        }
+    }
+    match &q.profile {
+        None => {}
+        Some(ProfileFilter::Unassigned) => w.push("g.auth_profile_id IS NULL"),
+        Some(ProfileFilter::Profile(id)) => {
+            let p = w.text(id.to_string());
+            w.push(format!("g.auth_profile_id = {p}"));
+        }
+    }
+    Ok(w)
+}
+
 /// The name to show for a user, from the stored resource.
 fn display_name_of(resource: &Value) -> Option<String> {
     let s = |v: Option<&Value>| {
@@ -745,7 +775,6 @@ fn finish_page<T>(
     dir: &Direction,
     sort: &'static str,
     order: SortOrder,
-    total: u64,
 ) -> DirectoryPage<T> {
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
@@ -772,7 +801,6 @@ fn finish_page<T>(
     let prev = has_prev.then(|| rows.first().map(cursor)).flatten();
     DirectoryPage {
         rows: rows.into_iter().map(|(t, _, _)| t).collect(),
-        total,
         next,
         prev,
     }
@@ -836,38 +864,74 @@ const GROUP_ROW_COLUMNS: &str = "g.id, g.display_name, g.external_id, g.created_
 /// name, priority) when it has one.
 type MembershipTuple = (String, String, Option<String>, Option<String>, Option<i32>);
 
-impl Store {
-    /// A page of users that match, in the order asked, with the total that match. With
-    /// `filter.group_id` this is a group's member list: it stays fast for groups of any size
-    /// because it never reads more than a page's worth of a large group.
-    pub async fn list_directory_users(
-        &self,
-        q: &UserListQuery,
-    ) -> Result<DirectoryPage<UserSummary>> {
-        check_limit(q.limit)?;
-        let sort = q.sort.as_str();
-        let dir = direction(&q.after, &q.before, sort, q.order)?;
-        let keys = Keys {
-            backend: self.backend,
-        };
-        let key_sql = keys.user_sort(q.sort);
-        let search = normalize_search(q.filter.search.as_deref())?;
-        let mut conn = self.reader.acquire().await?;
+/// The conditions of a [`UserFilter`], ready to be written into a page query or a count.
+struct UserConditions {
+    /// `users u`, or a small group's membership rows joined to their users.
+    from: String,
+    /// Clauses that always apply as written (a small group's join), and every bound value.
+    w: Where,
+    conds: Vec<Cond>,
+    /// The group's member count when the group is the only filter: the total without
+    /// counting again.
+    known_total: Option<i64>,
+}
 
+impl UserConditions {
+    /// Which condition's index is read first (the most selective kind present); the others
+    /// are checked row by row.
+    fn driver(&self) -> Option<usize> {
+        self.conds
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.rank < NOT_A_DRIVER)
+            .min_by_key(|(_, c)| c.rank)
+            .map(|(i, _)| i)
+    }
+
+    /// The WHERE clause with the driving condition in its index form (`driven`) or every
+    /// condition in its row-check form.
+    fn clause(&self, driven: bool) -> Where {
+        let driver = self.driver();
+        let mut w = self.w.clone();
+        for (i, c) in self.conds.iter().enumerate() {
+            if driven && Some(i) == driver {
+                w.push(c.drive.clone());
+            } else {
+                w.push(c.check.clone());
+            }
+        }
+        w
+    }
+
+    /// Whether the rows come straight from `users` (not a small group's membership rows).
+    fn reads_users(&self) -> bool {
+        self.from.starts_with("users")
+    }
+}
+
+impl Store {
+    /// Turns a filter into conditions; refuses an unknown group with a 404-kind error.
+    async fn user_conditions(
+        &self,
+        conn: &mut sqlx::pool::PoolConnection<Any>,
+        filter: &UserFilter,
+        keys: &Keys,
+    ) -> Result<UserConditions> {
+        let search = normalize_search(filter.search.as_deref())?;
         let mut w = Where::default();
         let mut conds: Vec<Cond> = Vec::new();
         // A group's members: from the membership rows when the group is small, else as a
         // condition on users (see SMALL_GROUP).
         let mut from = "users u".to_string();
         let mut known_total = None;
-        if let Some(group) = &q.filter.group_id {
+        if let Some(group) = &filter.group_id {
             let group = check_id(group, "group")?;
             let (exists, members): (i64, i64) = sqlx::query_as(
                 "SELECT (SELECT COUNT(*) FROM user_groups WHERE id = $1), \
                  (SELECT COUNT(*) FROM group_members WHERE group_id = $1)",
             )
             .bind(&group)
-            .fetch_one(&mut *conn)
+            .fetch_one(&mut **conn)
             .await?;
             if exists == 0 {
                 return Err(DomainError::NotFound(format!(
@@ -890,9 +954,11 @@ impl Store {
                     ),
                 });
             }
-            known_total = Some(members);
+            let narrowed =
+                filter.active.is_some() || filter.source_token_id.is_some() || search.is_some();
+            known_total = (!narrowed).then_some(members);
         }
-        if let Some(active) = q.filter.active {
+        if let Some(active) = filter.active {
             let value = if active { "TRUE" } else { "FALSE" };
             conds.push(Cond {
                 rank: 3,
@@ -900,7 +966,7 @@ impl Store {
                 check: format!("{} = {value}", keys.no_index("u.active")),
             });
         }
-        if let Some(token) = &q.filter.source_token_id {
+        if let Some(token) = &filter.source_token_id {
             let token = check_id(token, "SCIM token")?;
             let t = w.text(token);
             // Served by the partial index of migration 0006 on user.created events.
@@ -916,64 +982,87 @@ impl Store {
             });
         }
         if let Some(s) = &search {
-            conds.push(user_search(&mut w, &keys, s, q.filter.mode));
+            conds.push(user_search(&mut w, keys, s, filter.mode));
         }
-        if !conds.is_empty() {
-            known_total = None;
+        Ok(UserConditions {
+            from,
+            w,
+            conds,
+            known_total,
+        })
+    }
+
+    /// How many users match a filter, on all pages: the total above the Users list and a
+    /// group's member list. Separate from the page because counting a search that matches
+    /// 20,000 of 100,000 users costs several times what finding the first 50 does; the
+    /// console shows the page first and the total when it arrives, once per filter rather
+    /// than once per page.
+    pub async fn count_directory_users(&self, filter: &UserFilter) -> Result<u64> {
+        let keys = Keys {
+            backend: self.backend,
+        };
+        let mut conn = self.reader.acquire().await?;
+        let c = self.user_conditions(&mut conn, filter, &keys).await?;
+        if let Some(n) = c.known_total {
+            return Ok(n.max(0) as u64);
         }
+        let w = c.clause(true);
+        let sql = format!("SELECT COUNT(*) AS n FROM {}{}", c.from, w.sql());
+        let n: i64 = bind_all(sqlx::query(&sql), &w.args)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("n")?;
+        Ok(n.max(0) as u64)
+    }
 
-        // Which condition's index is read first (the most selective kind present); the
-        // others are checked row by row.
-        let driver = conds
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.rank < NOT_A_DRIVER)
-            .min_by_key(|(_, c)| c.rank)
-            .map(|(i, _)| i);
-        let render = |driven: bool| -> Vec<String> {
-            conds
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    if driven && Some(i) == driver {
-                        c.drive.clone()
-                    } else {
-                        c.check.clone()
-                    }
-                })
-                .collect()
+    /// A page of users that match, in the order asked (the total is
+    /// [`Store::count_directory_users`]). With `filter.group_id` this is a group's member
+    /// list: it stays fast for groups of any size because it never reads more than a
+    /// page's worth of a large group.
+    pub async fn list_directory_users(
+        &self,
+        q: &UserListQuery,
+    ) -> Result<DirectoryPage<UserSummary>> {
+        check_limit(q.limit)?;
+        let sort = q.sort.as_str();
+        let dir = direction(&q.after, &q.before, sort, q.order)?;
+        let keys = Keys {
+            backend: self.backend,
         };
-
-        let total = match known_total {
-            Some(n) => n.max(0) as u64,
-            None => {
-                let mut cw = w.clone();
-                render(true).into_iter().for_each(|c| cw.push(c));
-                let sql = format!("SELECT COUNT(*) AS n FROM {from}{}", cw.sql());
-                let n: i64 = bind_all(sqlx::query(&sql), &cw.args)
-                    .fetch_one(&mut *conn)
-                    .await?
-                    .try_get("n")?;
-                n.max(0) as u64
-            }
-        };
+        let key_sql = keys.user_sort(q.sort);
+        let mut conn = self.reader.acquire().await?;
+        let c = self.user_conditions(&mut conn, &q.filter, &keys).await?;
 
         // The page: when matches are dense, walking the sort order's index and checking
         // each row finds a page after a few hundred rows; when they are sparse, reading the
         // matches through the driving condition's index and sorting them is cheaper.
-        // PostgreSQL's planner makes this choice itself from its statistics.
-        let dense = match (self.backend, conds.is_empty(), from.starts_with("users")) {
-            (Backend::Sqlite, false, true) => {
+        // PostgreSQL's planner makes this choice itself from its statistics; on SQLite the
+        // store counts matches up to the density line, which stops early when they are
+        // dense. With no condition an index serves (a "contains" search) the walk is the
+        // only choice that can stop early.
+        let dense = match (self.backend, c.driver(), c.reads_users()) {
+            (Backend::Sqlite, Some(_), true) => {
                 let (all,): (Option<i64>,) = sqlx::query_as("SELECT MAX(rowid) FROM users")
                     .fetch_one(&mut *conn)
                     .await?;
-                (total as i64).saturating_mul(DENSE_RATIO) >= all.unwrap_or(0)
+                let line = (all.unwrap_or(0) / DENSE_RATIO).max(1);
+                let w = c.clause(true);
+                let sql = format!(
+                    "SELECT COUNT(*) AS n FROM (SELECT 1 FROM {}{} LIMIT {line}) x",
+                    c.from,
+                    w.sql()
+                );
+                let n: i64 = bind_all(sqlx::query(&sql), &w.args)
+                    .fetch_one(&mut *conn)
+                    .await?
+                    .try_get("n")?;
+                n >= line
             }
             _ => true,
         };
-        render(!dense).into_iter().for_each(|c| w.push(c));
-        if let Some(c) = &dir.cursor {
-            w.seek(&key_sql, "u.id", c, dir.read);
+        let mut w = c.clause(!dense);
+        if let Some(cursor) = &dir.cursor {
+            w.seek(&key_sql, "u.id", cursor, dir.read);
         }
         let ord = dir.read.sql();
         let order_key = if dense {
@@ -984,9 +1073,10 @@ impl Store {
         // The page's ids first (a narrow read), then their rows.
         let sql = format!(
             "SELECT p.sort_key, {USER_ROW_COLUMNS}, {} FROM \
-             (SELECT u.id AS id, {key_sql} AS sort_key FROM {from}{} ORDER BY {order_key} {ord}, u.id {ord} LIMIT {}) p \
+             (SELECT u.id AS id, {key_sql} AS sort_key FROM {}{} ORDER BY {order_key} {ord}, u.id {ord} LIMIT {}) p \
              JOIN users u ON u.id = p.id ORDER BY p.{} {ord}, u.id {ord}",
             source_columns("u", "user.created"),
+            c.from,
             w.sql(),
             q.limit + 1,
             keys.outer(q.sort != UserSort::Updated),
@@ -1006,9 +1096,11 @@ impl Store {
                 Ok((user, key, id))
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(finish_page(rows, q.limit, &dir, sort, q.order, total))
+        Ok(finish_page(rows, q.limit, &dir, sort, q.order))
     }
+}
 
+impl Store {
     /// A page of groups that match, with member counts, profiles and sources.
     pub async fn list_directory_groups(
         &self,
@@ -1021,38 +1113,8 @@ impl Store {
             backend: self.backend,
         };
         let key_sql = keys.group_sort(q.sort);
-        let search = normalize_search(q.search.as_deref())?;
-        let mut w = Where::default();
-        if let Some(s) = &search {
-            let lower = s.to_lowercase();
-            match q.mode {
-                SearchMode::Prefix => {
-                    let name = keys.c("g.display_name_key");
-                    let lo = w.text(lower.clone());
-                    let hi = w.text(format!("{lower}{TOP}"));
-                    w.push(format!("{name} >= {lo} AND {name} < {hi}"));
-                }
-                SearchMode::Contains => {
-                    let p = w.text(like_contains(&lower));
-                    w.push(format!("g.display_name_key LIKE {p} ESCAPE '\\'"));
-                }
-            }
-        }
-        match &q.profile {
-            None => {}
-            Some(ProfileFilter::Unassigned) => w.push("g.auth_profile_id IS NULL"),
-            Some(ProfileFilter::Profile(id)) => {
-                let p = w.text(id.to_string());
-                w.push(format!("g.auth_profile_id = {p}"));
-            }
-        }
+        let mut w = group_conditions(q, &keys)?;
         let mut conn = self.reader.acquire().await?;
-        let sql = format!("SELECT COUNT(*) AS n FROM user_groups g{}", w.sql());
-        let total: i64 = bind_all(sqlx::query(&sql), &w.args)
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get("n")?;
-
         if let Some(c) = &dir.cursor {
             w.seek(&key_sql, "g.id", c, dir.read);
         }
@@ -1082,14 +1144,22 @@ impl Store {
                 Ok((group, key, id))
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(finish_page(
-            rows,
-            q.limit,
-            &dir,
-            sort,
-            q.order,
-            total.max(0) as u64,
-        ))
+        Ok(finish_page(rows, q.limit, &dir, sort, q.order))
+    }
+
+    /// How many groups match the query's search and profile filter, on all pages (its
+    /// sort and cursors do not matter).
+    pub async fn count_directory_groups(&self, q: &GroupListQuery) -> Result<u64> {
+        let keys = Keys {
+            backend: self.backend,
+        };
+        let w = group_conditions(q, &keys)?;
+        let sql = format!("SELECT COUNT(*) AS n FROM user_groups g{}", w.sql());
+        let n: i64 = bind_all(sqlx::query(&sql), &w.args)
+            .fetch_one(&self.reader)
+            .await?
+            .try_get("n")?;
+        Ok(n.max(0) as u64)
     }
 
     /// One user as their page shows them: the IdP's attributes, groups with the profile each

@@ -4,8 +4,8 @@
 //! The members' search, sort and position live in the URL, like the Users list's.
 
 use crate::api::directory::{
-    directory_group, directory_group_members, GroupView, PageView, ProfileAssigned,
-    SetGroupProfile, UserParams, UserRow,
+    directory_group, directory_group_members, GroupView, MembersView, PageView, ProfileAssigned,
+    SetGroupProfile, UserParams,
 };
 use crate::components::event_list::utc;
 use crate::components::{ErrorNotice, PageHeader};
@@ -148,7 +148,7 @@ fn MemberTotal(text: String) -> impl IntoView {
 }
 
 /// A page of the group's members, for the URL's search, sort and position.
-type MembersResource = Resource<Result<PageView<UserRow>, crate::error::AppError>>;
+type MembersResource = Resource<Result<MembersView, crate::error::AppError>>;
 
 #[component]
 fn Members(group_id: String, params: Memo<UserParams>, data: MembersResource) -> impl IntoView {
@@ -209,8 +209,8 @@ fn Members(group_id: String, params: Memo<UserParams>, data: MembersResource) ->
                     let busy = Signal::derive(move || params.get() != shown_for);
                     match r {
                         Err(e) => frame(busy, view! { <tr><td colspan="5" class="px-3 py-4"><ErrorNotice error=e/></td></tr> }.into_any()).into_any(),
-                        Ok(page) => {
-                            let PageView { rows, next, prev, total, .. } = page;
+                        Ok(MembersView { page, total }) => {
+                            let PageView { rows, next, prev } = page;
                             let p = params.get_untracked();
                             let body = if rows.is_empty() {
                                 let text = if p.q.is_some() {
