@@ -24,6 +24,7 @@ const READS: &[&str] = &[
     "list_auth_profiles",
     "auth_profile_detail",
     "directory_users",
+    "directory_user_count",
     "directory_user_filters",
     "directory_user",
     "directory_groups",

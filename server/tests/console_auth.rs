@@ -314,6 +314,7 @@ async fn list_functions_accept_a_call_with_every_filter_blank() {
     let group_id = uuid::Uuid::now_v7().to_string();
     for (name, form) in [
         ("directory_users", vec![]),
+        ("directory_user_count", vec![]),
         ("directory_groups", vec![]),
         ("list_events", vec![]),
         ("events_histogram", vec![]),
