@@ -704,12 +704,21 @@ fn display_name_of(resource: &Value) -> Option<String> {
 
 /// The token that created each row: the first `<what>.created` event whose target is the
 /// row, with the token's current name.
+///
+/// Only `target_id` may be read through an index: the other conditions are written as
+/// expressions (`|| ''`) that no index serves. Without that, PostgreSQL with statistics
+/// older than a busy import chose to AND the outcome and actor-kind indexes (tens of
+/// thousands of entries each) for every row of the page: 2.4 s for 50 groups instead of
+/// a few milliseconds through `events_target_id_time`.
 fn source_columns(alias: &str, action: &str) -> String {
+    let created = format!(
+        "e.target_id = {alias}.id AND e.action || '' = '{action}' \
+         AND e.actor_kind || '' = 'scim_token' AND e.outcome || '' = 'success'"
+    );
     format!(
-        "(SELECT e.actor_id FROM events e WHERE e.target_id = {alias}.id AND e.action = '{action}' \
-           AND e.actor_kind = 'scim_token' AND e.outcome = 'success' ORDER BY e.occurred_at, e.id LIMIT 1) AS source_token_id, \
-         (SELECT t.name FROM events e JOIN scim_tokens t ON t.id = e.actor_id WHERE e.target_id = {alias}.id \
-           AND e.action = '{action}' AND e.actor_kind = 'scim_token' AND e.outcome = 'success' \
+        "(SELECT e.actor_id FROM events e WHERE {created} \
+           ORDER BY e.occurred_at, e.id LIMIT 1) AS source_token_id, \
+         (SELECT t.name FROM events e JOIN scim_tokens t ON t.id = e.actor_id WHERE {created} \
            ORDER BY e.occurred_at, e.id LIMIT 1) AS source_name"
     )
 }
