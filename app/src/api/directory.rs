@@ -179,8 +179,8 @@ pub struct UserTotal {
 }
 
 /// A page of a group's members and how many match (all of them without a search). Counted
-/// with the page: a member count is stored per group, and a search narrows the count to
-/// the users whose names match.
+/// with the page: without a search the count is read off the membership index, and a
+/// search narrows it to the users whose names match.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MembersView {
     pub page: PageView<UserRow>,
