@@ -663,7 +663,8 @@ fn verdict(met: bool) -> &'static str {
 }
 
 /// Scenario 5: one member added to a group of 10 vs a group of `--big-group`, with the
-/// default answer (all members) and with `excludedAttributes=members`.
+/// answer Okta gets (the group without its members) and with `attributes=members` (the
+/// answer lists every member, so it grows with the group; no target applies to it).
 async fn member_scenario(b: &Arc<Bench>, args: &Args, ids: &[String], rows: &mut Vec<Row>) {
     let big = args.big_group.min(ids.len().saturating_sub(20));
     eprintln!("[5] member add: group of 10 vs group of {big}");
@@ -704,19 +705,19 @@ async fn member_scenario(b: &Arc<Bench>, args: &Args, ids: &[String], rows: &mut
         &m_big,
         format!("p50 {ratio:.2}× of 5a; ≤ 2×: {}", verdict(ratio <= 2.0)),
     ));
-    let q = "?excludedAttributes=members";
+    let q = "?attributes=members,displayName";
     let m_small_x = member_add_latency(b, &g_small, &spare, ops, q).await;
     rows.push(row(
-        "5c. as 5a, excludedAttributes=members",
+        "5c. as 5a, attributes=members (answer lists them)",
         &m_small_x,
         "-",
     ));
     let m_big_x = member_add_latency(b, &g_big, &spare, ops, q).await;
     let ratio_x = m_big_x.pct(50) / m_small_x.pct(50);
     rows.push(row(
-        "5d. as 5b, excludedAttributes=members",
+        "5d. as 5b, attributes=members (answer lists them)",
         &m_big_x,
-        format!("p50 {ratio_x:.2}× of 5c; ≤ 2×: {}", verdict(ratio_x <= 2.0)),
+        format!("p50 {ratio_x:.2}× of 5c (no target: the answer grows with the group)"),
     ));
 }
 

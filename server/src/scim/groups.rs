@@ -209,6 +209,29 @@ pub async fn replace(
     answer(&state, StatusCode::OK, result, &projection)
 }
 
+/// The shape of a PATCH answer: as asked, except that `members` is listed only when
+/// `attributes` names it. A PATCH is a change, not a read: Okta and Entra ID send one per
+/// membership change and neither reads the members back (Okta accepts a group whose
+/// members are omitted; RFC 7644 §3.5.2 would even allow no body). Listing them would make
+/// adding one member to a group of 50,000 write 50,000 members into the answer.
+fn patch_shape(shape: &Shape) -> Shape {
+    let asked = shape
+        .attributes
+        .as_deref()
+        .is_some_and(|a| !a.trim().is_empty());
+    if asked {
+        return shape.clone();
+    }
+    let excluded = match shape.excluded_attributes.as_deref().map(str::trim) {
+        Some(e) if !e.is_empty() => format!("{e},members"),
+        _ => "members".to_string(),
+    };
+    Shape {
+        attributes: None,
+        excluded_attributes: Some(excluded),
+    }
+}
+
 pub async fn patch(
     State(state): State<AppState>,
     ctx: ScimContext,
@@ -217,6 +240,7 @@ pub async fn patch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let shape = patch_shape(&shape);
     let (projection, body) =
         match read_write(&state, &ctx, &shape, &headers, &body, "group.update").await {
             Ok(read) => read,

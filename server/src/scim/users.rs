@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 /// `attributes` and `excludedAttributes` (RFC 7644 §3.9), accepted on every read.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 pub struct Shape {
     pub attributes: Option<String>,
     #[serde(rename = "excludedAttributes")]
