@@ -103,6 +103,70 @@ async fn concurrent_creates_of_one_username_give_one_user() {
     }
 }
 
+/// Creations that arrive together are committed together on SQLite (one transaction for
+/// the batch): each user must still get exactly one `user.created` event, a taken userName
+/// must fail only its own request, and every created user must be readable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creations_committed_together_keep_one_event_each_and_fail_alone() {
+    for db in TestDatabase::each().await {
+        let store = db.store().await;
+        let caller = caller(&store).await;
+        store
+            .scim_create_user(&okta_user("taken-3@example.com"), &caller)
+            .await
+            .unwrap();
+        // 55 creations at once: new-0 to new-49 but new-3, new-5 to new-9 a second time, and
+        // TAKEN-3, which exists already (in other case: userName ignores case).
+        let tries = (0..55).map(|i| {
+            let (store, caller) = (store.clone(), caller.clone());
+            let name = match i {
+                50..=54 => format!("new-{}@example.com", i - 45),
+                3 => "TAKEN-3@example.com".to_string(),
+                _ => format!("new-{i}@example.com"),
+            };
+            tokio::spawn(async move {
+                let result = store.scim_create_user(&okta_user(&name), &caller).await;
+                (name, result)
+            })
+        });
+        let results = futures_join(tries).await;
+        let created: Vec<_> = results
+            .iter()
+            .filter_map(|(name, r)| r.as_ref().ok().map(|u| (name.clone(), u.id.clone())))
+            .collect();
+        let refused: Vec<_> = results
+            .iter()
+            .filter_map(|(name, r)| r.as_ref().err().map(|e| (name.clone(), e.status)))
+            .collect();
+        // 49 new names (0..50 but 3) created once each; 5 repeats and TAKEN-3 refused.
+        assert_eq!(created.len(), 49, "{:?}: {refused:?}", db.backend);
+        assert_eq!(refused.len(), 6, "{:?}: {refused:?}", db.backend);
+        assert!(
+            refused.iter().all(|(_, status)| *status == 409),
+            "{refused:?}"
+        );
+        for (name, id) in &created {
+            let read = store.scim_get_user(id).await.unwrap();
+            assert_eq!(read.resource["userName"], name.as_str(), "{:?}", db.backend);
+        }
+        let events = store.recent_events(500).await.unwrap();
+        for (name, _) in &created {
+            let mine = events
+                .iter()
+                .filter(|e| e.action == "user.created" && e.target.as_deref() == Some(name))
+                .count();
+            assert_eq!(mine, 1, "{:?}: events for {name}", db.backend);
+        }
+        let created_events = events.iter().filter(|e| e.action == "user.created").count();
+        assert_eq!(created_events, 50, "{:?}: 49 + the first user", db.backend);
+        let failures = events
+            .iter()
+            .filter(|e| e.action == "user.create" && e.outcome.as_str() == "failure")
+            .count();
+        assert_eq!(failures, 6, "{:?}", db.backend);
+    }
+}
+
 async fn futures_join<T>(handles: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
     let mut out = Vec::new();
     for h in handles.collect::<Vec<_>>() {

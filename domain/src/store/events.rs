@@ -66,29 +66,75 @@ fn actor_columns(actor: &Actor) -> (&'static str, Option<String>) {
     }
 }
 
-async fn append_at(conn: &mut AnyConnection, at_ms: i64, event: NewEvent) -> Result<EventId> {
-    let id = EventId::new();
+const EVENT_COLUMNS: &str = "INSERT INTO events (id, occurred_at, category, action, outcome, actor_kind, actor_id, target, detail, target_id, target_key) VALUES ";
+const EVENT_PARAMS: usize = 11;
+
+/// Binds one event's eleven columns, in `EVENT_COLUMNS`' order.
+fn bind_event<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    id: EventId,
+    at_ms: i64,
+    event: NewEvent,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
     let (actor_kind, actor_id) = actor_columns(&event.actor);
     let target_id = target_id_of(event.target.as_deref(), event.detail.as_deref());
     let target_key = event.target.as_deref().map(str::to_lowercase);
-    sqlx::query(
-        "INSERT INTO events (id, occurred_at, category, action, outcome, actor_kind, actor_id, target, detail, target_id, target_key) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(id.to_string())
-    .bind(at_ms)
-    .bind(event.category.as_str())
-    .bind(event.action)
-    .bind(event.outcome.as_str())
-    .bind(actor_kind)
-    .bind(actor_id)
-    .bind(event.target)
-    .bind(event.detail)
-    .bind(target_id)
-    .bind(target_key)
-    .execute(conn)
-    .await?;
+    query
+        .bind(id.to_string())
+        .bind(at_ms)
+        .bind(event.category.as_str())
+        .bind(event.action)
+        .bind(event.outcome.as_str())
+        .bind(actor_kind)
+        .bind(actor_id)
+        .bind(event.target)
+        .bind(event.detail)
+        .bind(target_id)
+        .bind(target_key)
+}
+
+/// `($first, …, $first+10)`: the placeholders of one event's columns.
+fn event_placeholders(first: usize) -> String {
+    let list: Vec<String> = (first..first + EVENT_PARAMS)
+        .map(|n| format!("${n}"))
+        .collect();
+    format!("({})", list.join(", "))
+}
+
+async fn append_at(conn: &mut AnyConnection, at_ms: i64, event: NewEvent) -> Result<EventId> {
+    let id = EventId::new();
+    let sql = format!("{EVENT_COLUMNS}{}", event_placeholders(1));
+    bind_event(sqlx::query(&sql), id, at_ms, event)
+        .execute(conn)
+        .await?;
     Ok(id)
+}
+
+/// SQLite: a statement appending `count` events, their parameters numbered from `first`,
+/// keeping only those whose `target_id` (the 10th column) names a row of `users`. The group
+/// commit of SCIM creations (`user_creations`) writes a batch's users with `ON CONFLICT DO
+/// NOTHING`; this then writes the events of exactly the users that went in, in the same
+/// hand-off to the database.
+pub(crate) fn append_for_users_sql(first: usize, count: usize) -> String {
+    let values: Vec<String> = (0..count)
+        .map(|i| event_placeholders(first + i * EVENT_PARAMS))
+        .collect();
+    let values = values.join(", ");
+    format!(
+        "{} SELECT * FROM (VALUES {values}) AS v WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = v.column10)",
+        EVENT_COLUMNS.trim_end_matches("VALUES ")
+    )
+}
+
+/// Binds the events of [`append_for_users_sql`], each with a new id.
+pub(crate) fn bind_events<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    events: Vec<(i64, NewEvent)>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for (at_ms, event) in events {
+        query = bind_event(query, EventId::new(), at_ms, event);
+    }
+    query
 }
 
 fn event_from_row(row: &AnyRow) -> Result<Event> {

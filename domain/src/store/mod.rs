@@ -11,6 +11,7 @@ mod dashboard;
 mod directory;
 mod end_user_sessions;
 mod events;
+mod read_conns;
 mod saml_sign_in;
 mod scim_groups;
 mod scim_list;
@@ -19,6 +20,7 @@ mod scim_users;
 mod sessions;
 mod setup_link;
 mod throttle;
+mod user_creations;
 
 pub use admins::AdminOrigin;
 pub use auth_profiles::{
@@ -97,6 +99,10 @@ pub struct Store {
     writer: AnyPool,
     backend: Backend,
     throttle: ThrottlePolicy,
+    /// SQLite only: SCIM user creations committed in batches (see `user_creations`).
+    user_creations: Option<std::sync::Arc<user_creations::UserCreations>>,
+    /// SQLite only: readers for SCIM's hot reads, lent without the pool (see `read_conns`).
+    hot_readers: Option<std::sync::Arc<read_conns::ReadConns>>,
 }
 
 /// One connection pool's state at a moment (see [`Store::pool_use`]).
@@ -171,11 +177,24 @@ impl Store {
                 (pool.clone(), pool)
             }
         };
+        let (user_creations, hot_readers) = match backend {
+            Backend::Sqlite => (
+                Some(std::sync::Arc::new(user_creations::UserCreations::start(
+                    writer.clone(),
+                ))),
+                Some(std::sync::Arc::new(
+                    read_conns::ReadConns::take_from(&reader, read_conns::HOT_READERS).await?,
+                )),
+            ),
+            Backend::Postgres => (None, None),
+        };
         Ok(Store {
             reader,
             writer,
             backend,
             throttle: ThrottlePolicy::default(),
+            user_creations,
+            hot_readers,
         })
     }
 
@@ -215,6 +234,15 @@ impl Store {
         match self.backend {
             Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.writer.begin().await,
+        }
+    }
+
+    /// A read connection for SCIM's frequent reads: on SQLite one lent without the pool's
+    /// check on return (see `read_conns`), on PostgreSQL one from the pool.
+    pub(crate) async fn hot_read(&self) -> std::result::Result<read_conns::ReadConn, sqlx::Error> {
+        match &self.hot_readers {
+            Some(readers) => readers.lend().await,
+            None => Ok(read_conns::ReadConn::Pool(self.reader.acquire().await?)),
         }
     }
 

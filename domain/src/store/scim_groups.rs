@@ -286,7 +286,7 @@ impl Store {
             "SELECT {GROUP_COLUMNS}{members} FROM user_groups WHERE id = $1"
         ))
         .bind(id)
-        .fetch_optional(&self.reader)
+        .fetch_optional(&mut *self.hot_read().await.map_err(internal)?)
         .await
         .map_err(internal)?
         .ok_or_else(|| group_not_found(id))?;

@@ -162,7 +162,7 @@ impl Store {
     /// look-up); a separate count only when the page is full or past the end.
     pub async fn scim_list_users(&self, q: &ListQuery) -> Result<Page<UserRecord>, ScimError> {
         let p = plan(q, SchemaKind::User, self.backend, "users")?;
-        let mut conn = self.reader.acquire().await.map_err(internal)?;
+        let mut conn = self.hot_read().await.map_err(internal)?;
         if q.count == 0 {
             return Ok(Page {
                 total: count_matching(&mut conn, "users", &p).await?,
@@ -216,7 +216,7 @@ impl Store {
         with_members: bool,
     ) -> Result<Page<GroupRecord>, ScimError> {
         let p = plan(q, SchemaKind::Group, self.backend, "user_groups")?;
-        let mut conn = self.reader.acquire().await.map_err(internal)?;
+        let mut conn = self.hot_read().await.map_err(internal)?;
         if q.count == 0 {
             return Ok(Page {
                 total: count_matching(&mut conn, "user_groups", &p).await?,

@@ -2,6 +2,7 @@
 //! uniqueness and Okta's hot filters fast. Every write and its event commit together; a
 //! refused write changes nothing and is recorded as a failed event.
 
+use super::user_creations::NewUserRow;
 use super::{events, from_ms, is_unique_violation, now_ms, Store};
 use crate::event::{Actor, Category, NewEvent, Outcome};
 use crate::scim::error::ScimError;
@@ -101,6 +102,18 @@ fn changed_attributes(before: &Value, after: &Value) -> Vec<String> {
     names
 }
 
+/// A user just created: version 1, no groups yet.
+fn created(id: String, resource: Value, now: i64) -> UserRecord {
+    UserRecord {
+        id,
+        resource,
+        version: 1,
+        created_at: from_ms(now),
+        updated_at: from_ms(now),
+        groups: Vec::new(),
+    }
+}
+
 async fn load_user(conn: &mut AnyConnection, id: &str) -> Result<Option<UserRecord>, ScimError> {
     let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
         .bind(id)
@@ -114,11 +127,16 @@ fn user_not_found(id: &str) -> ScimError {
     ScimError::not_found(format!("There is no user with id {id}."))
 }
 
+/// The 409 for a userName that is taken.
+pub(crate) fn uniqueness_error(user_name: &str) -> ScimError {
+    ScimError::uniqueness(format!(
+        "A user with the userName \"{user_name}\" already exists (userName is unique, ignoring case)."
+    ))
+}
+
 fn uniqueness_or_internal(e: sqlx::Error, user_name: &str) -> ScimError {
     if is_unique_violation(&e) {
-        ScimError::uniqueness(format!(
-            "A user with the userName \"{user_name}\" already exists (userName is unique, ignoring case)."
-        ))
+        uniqueness_error(user_name)
     } else {
         internal(e)
     }
@@ -193,53 +211,63 @@ impl Store {
         let cols = user_columns(&validated.resource)?;
         let id = uuid::Uuid::now_v7().to_string();
         let now = now_ms();
+        let event = NewEvent {
+            category: Category::Provisioning,
+            action: "user.created",
+            outcome: Outcome::Success,
+            actor: caller.actor(),
+            target: Some(cols.user_name.clone()),
+            detail: Some(
+                json!({"user_id": id, "token": caller.token.name, "client_ip": caller.client_ip, "active": cols.active})
+                    .to_string(),
+            ),
+        };
+        let row = NewUserRow {
+            id: id.clone(),
+            cols,
+            resource: validated.resource.to_string(),
+            now_ms: now,
+            event,
+        };
+        let row = match &self.user_creations {
+            Some(queue) => match queue.insert(row).await {
+                Ok(result) => return result.map(|()| created(id, validated.resource, now)),
+                Err(row) => *row,
+            },
+            None => row,
+        };
+        self.insert_user(row).await?;
+        Ok(created(id, validated.resource, now))
+    }
+
+    /// A user and its event in a transaction of their own (PostgreSQL, where writers run
+    /// concurrently; on SQLite the batched path of `user_creations` does this).
+    async fn insert_user(&self, row: NewUserRow) -> Result<(), ScimError> {
         let mut tx = self.begin_write().await.map_err(internal)?;
         sqlx::query(
             "INSERT INTO users (id, user_name, user_name_key, external_id, display_name, primary_email, active, resource, version, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9)",
         )
-        .bind(&id)
-        .bind(&cols.user_name)
-        .bind(&cols.user_name_key)
-        .bind(&cols.external_id)
-        .bind(&cols.display_name)
-        .bind(&cols.primary_email)
-        .bind(cols.active)
-        .bind(validated.resource.to_string())
-        .bind(now)
+        .bind(&row.id)
+        .bind(&row.cols.user_name)
+        .bind(&row.cols.user_name_key)
+        .bind(&row.cols.external_id)
+        .bind(&row.cols.display_name)
+        .bind(&row.cols.primary_email)
+        .bind(row.cols.active)
+        .bind(&row.resource)
+        .bind(row.now_ms)
         .execute(&mut *tx)
         .await
-        .map_err(|e| uniqueness_or_internal(e, &cols.user_name))?;
-        events::append(
-            &mut tx,
-            NewEvent {
-                category: Category::Provisioning,
-                action: "user.created",
-                outcome: Outcome::Success,
-                actor: caller.actor(),
-                target: Some(cols.user_name.clone()),
-                detail: Some(
-                    json!({"user_id": id, "token": caller.token.name, "client_ip": caller.client_ip, "active": cols.active})
-                        .to_string(),
-                ),
-            },
-        )
-        .await
-        .map_err(internal)?;
+        .map_err(|e| uniqueness_or_internal(e, &row.cols.user_name))?;
+        events::append(&mut tx, row.event).await.map_err(internal)?;
         tx.commit().await.map_err(internal)?;
-        Ok(UserRecord {
-            id,
-            resource: validated.resource,
-            version: 1,
-            created_at: from_ms(now),
-            updated_at: from_ms(now),
-            groups: Vec::new(),
-        })
+        Ok(())
     }
 
     /// `GET /Users/{id}`, with the user's groups.
     pub async fn scim_get_user(&self, id: &str) -> Result<UserRecord, ScimError> {
-        let mut conn = self.reader.acquire().await.map_err(internal)?;
+        let mut conn = self.hot_read().await.map_err(internal)?;
         let mut user = load_user(&mut conn, id)
             .await?
             .ok_or_else(|| user_not_found(id))?;
@@ -354,7 +382,7 @@ impl Store {
         if changed.is_empty() {
             tx.commit().await.map_err(internal)?;
             let mut user = current;
-            let mut conn = self.reader.acquire().await.map_err(internal)?;
+            let mut conn = self.hot_read().await.map_err(internal)?;
             user.groups = self.groups_of(&mut conn, id).await?;
             return Ok(Some(user));
         }
@@ -430,7 +458,7 @@ impl Store {
             .map_err(internal)?;
         }
         tx.commit().await.map_err(internal)?;
-        let mut conn = self.reader.acquire().await.map_err(internal)?;
+        let mut conn = self.hot_read().await.map_err(internal)?;
         Ok(Some(UserRecord {
             id: id.to_string(),
             resource: updated,

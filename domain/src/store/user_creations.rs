@@ -1,0 +1,171 @@
+//! Group commit for SCIM user creations on SQLite.
+//!
+//! SQLite has one writer, and every statement is a hand-off to its connection's thread and
+//! back. A creation on its own is four hand-offs (BEGIN, the user, its event, COMMIT) plus
+//! the pool's check of the connection on its return, and the writer is held for all of them,
+//! so an Okta import's POSTs queued one behind another on thread switches rather than on
+//! work. Here the creations that arrive while a batch commits wait together, and the next
+//! batch writes all of them in one transaction: one multi-row insert of the users (`ON
+//! CONFLICT DO NOTHING RETURNING id` says which userNames were taken), one of their events.
+//! Each user still commits together with its event, and a taken userName fails only its own
+//! request. PostgreSQL, with real concurrent writers, does not use this.
+
+use super::events;
+use super::scim_users::{internal, uniqueness_error};
+use crate::event::NewEvent;
+use crate::scim::error::ScimError;
+use crate::scim::resource::UserColumns;
+use sqlx::{AnyPool, Row};
+use std::collections::HashSet;
+use tokio::sync::{mpsc, oneshot};
+
+/// The most creations one transaction takes: a bound on the statement's size (9 parameters
+/// a user, 11 an event, far below SQLite's 32,766) and on how long one batch holds the writer.
+const MAX_BATCH: usize = 64;
+
+/// One user to insert, already validated, with its event.
+pub(crate) struct NewUserRow {
+    pub id: String,
+    pub cols: UserColumns,
+    pub resource: String,
+    pub now_ms: i64,
+    pub event: NewEvent,
+}
+
+struct Job {
+    row: NewUserRow,
+    done: oneshot::Sender<Result<(), ScimError>>,
+}
+
+/// The queue in front of the writer, and the task that empties it.
+#[derive(Debug)]
+pub(crate) struct UserCreations {
+    jobs: mpsc::UnboundedSender<Job>,
+}
+
+impl UserCreations {
+    /// Starts the committing task on the current runtime.
+    pub fn start(writer: AnyPool) -> Self {
+        let (jobs, queue) = mpsc::unbounded_channel();
+        tokio::spawn(run(writer, queue));
+        UserCreations { jobs }
+    }
+
+    /// Inserts one user and its event, committed with whatever else is queued. `Err(row)`
+    /// gives the row back when the committing task is gone (its runtime ended): nothing of
+    /// it was written, so the caller may write it itself.
+    pub async fn insert(&self, row: NewUserRow) -> Result<Result<(), ScimError>, Box<NewUserRow>> {
+        let (done, answer) = oneshot::channel();
+        if let Err(mpsc::error::SendError(job)) = self.jobs.send(Job { row, done }) {
+            return Err(Box::new(job.row));
+        }
+        Ok(answer
+            .await
+            .unwrap_or_else(|_| Err(internal("the user creation queue stopped before answering"))))
+    }
+}
+
+async fn run(writer: AnyPool, mut queue: mpsc::UnboundedReceiver<Job>) {
+    while let Some(first) = queue.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        commit(&writer, batch).await;
+    }
+}
+
+/// Commits a batch and answers each job. When the batch as a whole fails (not a taken
+/// userName, which only skips that user: a database error), each job is tried on its own,
+/// so one bad row cannot fail the others.
+async fn commit(writer: &AnyPool, batch: Vec<Job>) {
+    let rows: Vec<&NewUserRow> = batch.iter().map(|j| &j.row).collect();
+    match insert_batch(writer, &rows).await {
+        Ok(inserted) => answer(batch, &inserted),
+        Err(e) if batch.len() == 1 => {
+            for job in batch {
+                let _ = job.done.send(Err(internal(&e)));
+            }
+        }
+        Err(_) => {
+            for job in batch {
+                let result = match insert_batch(writer, &[&job.row]).await {
+                    Ok(inserted) => outcome(&job.row, &inserted),
+                    Err(e) => Err(internal(e)),
+                };
+                let _ = job.done.send(result);
+            }
+        }
+    }
+}
+
+fn outcome(row: &NewUserRow, inserted: &HashSet<String>) -> Result<(), ScimError> {
+    if inserted.contains(&row.id) {
+        Ok(())
+    } else {
+        Err(uniqueness_error(&row.cols.user_name))
+    }
+}
+
+fn answer(batch: Vec<Job>, inserted: &HashSet<String>) {
+    for job in batch {
+        let result = outcome(&job.row, inserted);
+        let _ = job.done.send(result);
+    }
+}
+
+const USER_PARAMS: usize = 9;
+
+/// One transaction, sent as one command: the users that are not taken, then the events of
+/// those that went in, then COMMIT. Returns the ids inserted. The transaction is opened and
+/// closed in the SQL rather than by sqlx, because each statement sqlx sends on its own is a
+/// hand-off to the connection's thread and back; on an error it is rolled back here, and the
+/// connection, whose state is then uncertain, is closed rather than lent again.
+async fn insert_batch(writer: &AnyPool, rows: &[&NewUserRow]) -> crate::Result<HashSet<String>> {
+    let values: Vec<String> = (0..rows.len())
+        .map(|i| {
+            let n = i * USER_PARAMS;
+            let p: Vec<String> = (n + 1..=n + USER_PARAMS).map(|k| format!("${k}")).collect();
+            format!("({}, 1, ${})", p.join(", "), n + USER_PARAMS)
+        })
+        .collect();
+    let sql = format!(
+        "BEGIN IMMEDIATE; \
+         INSERT INTO users (id, user_name, user_name_key, external_id, display_name, primary_email, active, resource, created_at, version, updated_at) \
+         VALUES {} ON CONFLICT DO NOTHING RETURNING id; \
+         {}; \
+         COMMIT",
+        values.join(", "),
+        events::append_for_users_sql(rows.len() * USER_PARAMS + 1, rows.len())
+    );
+    let mut query = sqlx::query(&sql);
+    for row in rows {
+        query = query
+            .bind(row.id.as_str())
+            .bind(row.cols.user_name.as_str())
+            .bind(row.cols.user_name_key.as_str())
+            .bind(row.cols.external_id.as_deref())
+            .bind(row.cols.display_name.as_deref())
+            .bind(row.cols.primary_email.as_deref())
+            .bind(row.cols.active)
+            .bind(row.resource.as_str())
+            .bind(row.now_ms);
+    }
+    let events = rows.iter().map(|r| (r.now_ms, r.event.clone())).collect();
+    let query = events::bind_events(query, events);
+    let mut conn = writer.acquire().await?;
+    match query.fetch_all(&mut *conn).await {
+        Ok(rows) => rows
+            .iter()
+            .map(|row| row.try_get::<String, _>(0).map_err(Into::into))
+            .collect(),
+        Err(e) => {
+            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+            conn.close_on_drop();
+            Err(e.into())
+        }
+    }
+}
