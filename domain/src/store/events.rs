@@ -668,42 +668,15 @@ impl Store {
         let mut it = events.into_iter().peekable();
         while it.peek().is_some() {
             let chunk: Vec<_> = it.by_ref().take(ROWS_PER_STATEMENT).collect();
-            let mut sql = String::from(
-                "INSERT INTO events (id, occurred_at, category, action, outcome, actor_kind, actor_id, target, detail, target_id, target_key) VALUES ",
-            );
-            for i in 0..chunk.len() {
-                let b = i * 11;
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push('(');
-                sql.push_str(
-                    &(1..=11)
-                        .map(|k| format!("${}", b + k))
-                        .collect::<Vec<_>>()
-                        .join(","),
-                );
-                sql.push(')');
-            }
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| event_placeholders(i * EVENT_PARAMS + 1))
+                .collect();
+            let sql = format!("{EVENT_COLUMNS}{}", rows.join(", "));
             let mut q = sqlx::query(&sql);
             for (at, e) in chunk {
                 let id = EventId::new();
                 ids.push(id);
-                let (kind, actor_id) = actor_columns(&e.actor);
-                let target_id = target_id_of(e.target.as_deref(), e.detail.as_deref());
-                let target_key = e.target.as_deref().map(str::to_lowercase);
-                q = q
-                    .bind(id.to_string())
-                    .bind(to_ms(at))
-                    .bind(e.category.as_str())
-                    .bind(e.action)
-                    .bind(e.outcome.as_str())
-                    .bind(kind)
-                    .bind(actor_id)
-                    .bind(e.target)
-                    .bind(e.detail)
-                    .bind(target_id)
-                    .bind(target_key);
+                q = bind_event(q, id, to_ms(at), e);
             }
             q.execute(&mut *tx).await?;
         }

@@ -2,7 +2,7 @@
 //! uniqueness and Okta's hot filters fast. Every write and its event commit together; a
 //! refused write changes nothing and is recorded as a failed event.
 
-use super::user_creations::NewUserRow;
+use super::user_creations::{bind_user, user_values, NewUserRow, USER_INSERT};
 use super::{events, from_ms, is_unique_violation, now_ms, Store};
 use crate::event::{Actor, Category, NewEvent, Outcome};
 use crate::scim::error::ScimError;
@@ -244,22 +244,11 @@ impl Store {
     /// concurrently; on SQLite the batched path of `user_creations` does this).
     async fn insert_user(&self, row: NewUserRow) -> Result<(), ScimError> {
         let mut tx = self.begin_write().await.map_err(internal)?;
-        sqlx::query(
-            "INSERT INTO users (id, user_name, user_name_key, external_id, display_name, primary_email, active, resource, version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9)",
-        )
-        .bind(&row.id)
-        .bind(&row.cols.user_name)
-        .bind(&row.cols.user_name_key)
-        .bind(&row.cols.external_id)
-        .bind(&row.cols.display_name)
-        .bind(&row.cols.primary_email)
-        .bind(row.cols.active)
-        .bind(&row.resource)
-        .bind(row.now_ms)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| uniqueness_or_internal(e, &row.cols.user_name))?;
+        let sql = format!("{USER_INSERT}{}", user_values(1));
+        bind_user(sqlx::query(&sql), &row)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| uniqueness_or_internal(e, &row.cols.user_name))?;
         events::append(&mut tx, row.event).await.map_err(internal)?;
         tx.commit().await.map_err(internal)?;
         Ok(())

@@ -119,6 +119,35 @@ fn answer(batch: Vec<Job>, inserted: &HashSet<String>) {
 
 const USER_PARAMS: usize = 9;
 
+/// The insert of `users` rows, up to `VALUES`: one row's placeholders are [`user_values`].
+pub(crate) const USER_INSERT: &str = "INSERT INTO users (id, user_name, user_name_key, external_id, display_name, primary_email, active, resource, created_at, version, updated_at) VALUES ";
+
+/// One row's placeholders for [`USER_INSERT`], numbered from `first`: the nine bound
+/// values, version 1, and `updated_at` equal to `created_at`.
+pub(crate) fn user_values(first: usize) -> String {
+    let p: Vec<String> = (first..first + USER_PARAMS)
+        .map(|k| format!("${k}"))
+        .collect();
+    format!("({}, 1, ${})", p.join(", "), first + USER_PARAMS - 1)
+}
+
+/// Binds one row's nine values, in [`user_values`]' order.
+pub(crate) fn bind_user<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    row: &'q NewUserRow,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    query
+        .bind(row.id.as_str())
+        .bind(row.cols.user_name.as_str())
+        .bind(row.cols.user_name_key.as_str())
+        .bind(row.cols.external_id.as_deref())
+        .bind(row.cols.display_name.as_deref())
+        .bind(row.cols.primary_email.as_deref())
+        .bind(row.cols.active)
+        .bind(row.resource.as_str())
+        .bind(row.now_ms)
+}
+
 /// One transaction, sent as one command: the users that are not taken, then the events of
 /// those that went in, then COMMIT. Returns the ids inserted. The transaction is opened and
 /// closed in the SQL rather than by sqlx, because each statement sqlx sends on its own is a
@@ -126,16 +155,11 @@ const USER_PARAMS: usize = 9;
 /// connection, whose state is then uncertain, is closed rather than lent again.
 async fn insert_batch(writer: &AnyPool, rows: &[&NewUserRow]) -> crate::Result<HashSet<String>> {
     let values: Vec<String> = (0..rows.len())
-        .map(|i| {
-            let n = i * USER_PARAMS;
-            let p: Vec<String> = (n + 1..=n + USER_PARAMS).map(|k| format!("${k}")).collect();
-            format!("({}, 1, ${})", p.join(", "), n + USER_PARAMS)
-        })
+        .map(|i| user_values(i * USER_PARAMS + 1))
         .collect();
     let sql = format!(
         "BEGIN IMMEDIATE; \
-         INSERT INTO users (id, user_name, user_name_key, external_id, display_name, primary_email, active, resource, created_at, version, updated_at) \
-         VALUES {} ON CONFLICT DO NOTHING RETURNING id; \
+         {USER_INSERT}{} ON CONFLICT DO NOTHING RETURNING id; \
          {}; \
          COMMIT",
         values.join(", "),
@@ -143,16 +167,7 @@ async fn insert_batch(writer: &AnyPool, rows: &[&NewUserRow]) -> crate::Result<H
     );
     let mut query = sqlx::query(&sql);
     for row in rows {
-        query = query
-            .bind(row.id.as_str())
-            .bind(row.cols.user_name.as_str())
-            .bind(row.cols.user_name_key.as_str())
-            .bind(row.cols.external_id.as_deref())
-            .bind(row.cols.display_name.as_deref())
-            .bind(row.cols.primary_email.as_deref())
-            .bind(row.cols.active)
-            .bind(row.resource.as_str())
-            .bind(row.now_ms);
+        query = bind_user(query, row);
     }
     let events = rows.iter().map(|r| (r.now_ms, r.event.clone())).collect();
     let query = events::bind_events(query, events);
