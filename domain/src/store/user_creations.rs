@@ -15,13 +15,17 @@ use super::scim_users::{internal, uniqueness_error};
 use crate::event::NewEvent;
 use crate::scim::error::ScimError;
 use crate::scim::resource::UserColumns;
-use sqlx::{AnyPool, Row};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool, Row};
 use std::collections::HashSet;
 use tokio::sync::{mpsc, oneshot};
 
 /// The most creations one transaction takes: a bound on the statement's size (9 parameters
 /// a user, 11 an event, far below SQLite's 32,766) and on how long one batch holds the writer.
 const MAX_BATCH: usize = 64;
+
+/// How many batches in a row may keep the writer before it goes back to the pool.
+const ROUNDS_HELD: usize = 4;
 
 /// One user to insert, already validated, with its event.
 pub(crate) struct NewUserRow {
@@ -66,24 +70,40 @@ impl UserCreations {
 }
 
 async fn run(writer: AnyPool, mut queue: mpsc::UnboundedReceiver<Job>) {
-    while let Some(first) = queue.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+    let mut next = queue.recv().await;
+    while let Some(first) = next {
+        // The writer is kept across batches that follow one another: giving it back to the
+        // pool and taking it again costs a ping on the connection's thread and a task
+        // switch, about as long as a batch's own statement. After a few rounds it goes
+        // back, so the other writes (sign-ins, group changes) are not kept waiting.
+        let mut held = None;
+        let mut job = Some(first);
+        for _ in 0..ROUNDS_HELD {
+            let Some(first) = job.take() else { break };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match queue.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
             }
+            commit(&writer, &mut held, batch).await;
+            job = queue.try_recv().ok();
         }
-        commit(&writer, batch).await;
+        drop(held);
+        next = match job {
+            Some(job) => Some(job),
+            None => queue.recv().await,
+        };
     }
 }
 
 /// Commits a batch and answers each job. When the batch as a whole fails (not a taken
 /// userName, which only skips that user: a database error), each job is tried on its own,
 /// so one bad row cannot fail the others.
-async fn commit(writer: &AnyPool, batch: Vec<Job>) {
+async fn commit(writer: &AnyPool, held: &mut Option<PoolConnection<Any>>, batch: Vec<Job>) {
     let rows: Vec<&NewUserRow> = batch.iter().map(|j| &j.row).collect();
-    match insert_batch(writer, &rows).await {
+    match insert_batch(writer, held, &rows).await {
         Ok(inserted) => answer(batch, &inserted),
         Err(e) if batch.len() == 1 => {
             for job in batch {
@@ -92,7 +112,7 @@ async fn commit(writer: &AnyPool, batch: Vec<Job>) {
         }
         Err(_) => {
             for job in batch {
-                let result = match insert_batch(writer, &[&job.row]).await {
+                let result = match insert_batch(writer, held, &[&job.row]).await {
                     Ok(inserted) => outcome(&job.row, &inserted),
                     Err(e) => Err(internal(e)),
                 };
@@ -153,7 +173,11 @@ pub(crate) fn bind_user<'q>(
 /// closed in the SQL rather than by sqlx, because each statement sqlx sends on its own is a
 /// hand-off to the connection's thread and back; on an error it is rolled back here, and the
 /// connection, whose state is then uncertain, is closed rather than lent again.
-async fn insert_batch(writer: &AnyPool, rows: &[&NewUserRow]) -> crate::Result<HashSet<String>> {
+async fn insert_batch(
+    writer: &AnyPool,
+    held: &mut Option<PoolConnection<Any>>,
+    rows: &[&NewUserRow],
+) -> crate::Result<HashSet<String>> {
     let values: Vec<String> = (0..rows.len())
         .map(|i| user_values(i * USER_PARAMS + 1))
         .collect();
@@ -171,15 +195,20 @@ async fn insert_batch(writer: &AnyPool, rows: &[&NewUserRow]) -> crate::Result<H
     }
     let events = rows.iter().map(|r| (r.now_ms, r.event.clone())).collect();
     let query = events::bind_events(query, events);
-    let mut conn = writer.acquire().await?;
-    match query.fetch_all(&mut *conn).await {
+    let conn = match held {
+        Some(conn) => conn,
+        None => held.insert(writer.acquire().await?),
+    };
+    match query.fetch_all(&mut **conn).await {
         Ok(rows) => rows
             .iter()
             .map(|row| row.try_get::<String, _>(0).map_err(Into::into))
             .collect(),
         Err(e) => {
-            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-            conn.close_on_drop();
+            let _ = sqlx::query("ROLLBACK").execute(&mut **conn).await;
+            if let Some(mut conn) = held.take() {
+                conn.close_on_drop();
+            }
             Err(e.into())
         }
     }
