@@ -5,8 +5,8 @@
 use gatehouse_domain::event::{Actor, Category, NewEvent, Outcome};
 use gatehouse_domain::sealed::Sealer;
 use gatehouse_domain::store::{
-    DirectoryPage, GroupListQuery, GroupSort, ProfileFilter, ScimCaller, SearchMode, SortOrder,
-    Store, UserFilter, UserListQuery, UserSort, UserSummary,
+    Backend, DirectoryPage, GroupListQuery, GroupSort, ProfileFilter, ScimCaller, SearchMode,
+    SortOrder, Store, UserFilter, UserListQuery, UserSort, UserSummary,
 };
 use gatehouse_domain::testing::TestDatabase;
 use gatehouse_domain::DomainError;
@@ -565,6 +565,11 @@ async fn members_of_large_and_small_groups_page_by_key_and_search() {
             "{b:?}"
         );
         assert_eq!(first.rows[0].user_name, "member00000");
+        assert_eq!(
+            first.total,
+            Some(2_150),
+            "{b:?}: the member count comes with the page"
+        );
         let everyone = walk_forward(&store, members(&big, SortOrder::Asc, None)).await;
         assert_eq!(everyone.len(), 2_150, "{b:?}");
         let expected: Vec<String> = (0..2_150).map(|i| format!("member{i:05}")).collect();
@@ -595,11 +600,18 @@ async fn members_of_large_and_small_groups_page_by_key_and_search() {
             count(members(&big, SortOrder::Asc, Some("member0210"))).await,
             10
         );
+        // Ten matches among 2,300 users are sparse: the page read them all, and says so.
+        let sparse_total = match b {
+            Backend::Sqlite => Some(10),
+            Backend::Postgres => None,
+        };
+        assert_eq!(found.total, sparse_total, "{b:?}");
         let fam = store
             .list_directory_users(&members(&big, SortOrder::Asc, Some("fam3")))
             .await
             .unwrap();
         assert_eq!(fam.rows.len(), 200, "{b:?}: a full page");
+        assert_eq!(fam.total, None, "{b:?}: dense matches are not all read");
         assert_eq!(
             count(members(&big, SortOrder::Asc, Some("fam3"))).await,
             215,

@@ -431,6 +431,31 @@ async fn main() {
         }};
     }
 
+    // A group's member list: one request, the page and its total; the total is counted
+    // apart only when the page did not learn it (see `DirectoryPage::total`).
+    macro_rules! members_scenario {
+        ($name:expr, $make:expr) => {{
+            let make = $make;
+            let total = Cell::new(0);
+            let both = time_it(runs, |i| {
+                let q: UserListQuery = make(i);
+                let store = store.clone();
+                let total = &total;
+                async move {
+                    let page = store.list_directory_users(&q).await.expect("list members");
+                    let n = match page.total {
+                        Some(n) => n,
+                        None => store.count_directory_users(&q.filter).await.expect("count"),
+                    };
+                    total.set(n);
+                }
+            })
+            .await;
+            eprintln!("  {}: page with total median {} ms", $name, ms(both.median));
+            rows.push(($name.to_string(), total.get(), both, None));
+        }};
+    }
+
     let three = [
         "ada", "lov", "hop", "tur", "mar", "dij", "gra", "tho", "wil", "ken",
     ];
@@ -503,9 +528,9 @@ async fn main() {
         .clone());
 
     let big = group_id(0);
-    scenario!(
+    members_scenario!(
         format!(
-            "Members of the {}-member group, first page",
+            "Members of the {}-member group, first page, with total",
             bench.big_group
         ),
         |_| users_query(UserFilter {
@@ -513,9 +538,9 @@ async fn main() {
             ..Default::default()
         })
     );
-    scenario!(
+    members_scenario!(
         format!(
-            "Members of the {}-member group, search 3 letters",
+            "Members of the {}-member group, search 3 letters, with total",
             bench.big_group
         ),
         |i: usize| users_query(UserFilter {
@@ -525,12 +550,12 @@ async fn main() {
         })
     );
     let team = group_id(7);
-    scenario!("Members of a team (~200), first page", |_| users_query(
-        UserFilter {
+    members_scenario!("Members of a team (~200), first page, with total", |_| {
+        users_query(UserFilter {
             group_id: Some(team.clone()),
             ..Default::default()
-        }
-    ));
+        })
+    });
 
     let group_total = Cell::new(0);
     let groups_query = GroupListQuery {

@@ -178,9 +178,10 @@ pub struct UserTotal {
     pub group: Option<GroupRef>,
 }
 
-/// A page of a group's members and how many match (all of them without a search). Counted
-/// with the page: without a search the count is read off the membership index, and a
-/// search narrows it to the users whose names match.
+/// A page of a group's members and how many match (all of them without a search), in one
+/// request: without a search the count is the membership index's, and a search whose
+/// matches are few was counted while finding the page; only a search with many matches is
+/// counted again.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MembersView {
     pub page: PageView<UserRow>,
@@ -635,9 +636,13 @@ pub async fn directory_group_members(
     // The same checks and query as the Users list, narrowed to the group.
     let (query, _) = user_query(&state.store, &params).await?;
     let page = state.store.list_directory_users(&query).await?;
+    let total = match page.total {
+        Some(n) => n,
+        None => state.store.count_directory_users(&query.filter).await?,
+    };
     Ok(MembersView {
         page: convert::page(page, convert::user),
-        total: state.store.count_directory_users(&query.filter).await?,
+        total,
     })
 }
 

@@ -225,6 +225,10 @@ pub struct DirectoryPage<T> {
     pub next: Option<String>,
     /// Cursor for the page before this one, if there is one.
     pub prev: Option<String>,
+    /// How many match on all pages, when finding this page learnt it anyway (a group's
+    /// member count, or a sparse search that read every match): counting again would cost
+    /// as much as the page did.
+    pub total: Option<u64>,
 }
 
 /// Where a user or group came from.
@@ -812,6 +816,7 @@ fn finish_page<T>(
         rows: rows.into_iter().map(|(t, _, _)| t).collect(),
         next,
         prev,
+        total: None,
     }
 }
 
@@ -1049,6 +1054,7 @@ impl Store {
         // store counts matches up to the density line, which stops early when they are
         // dense. With no condition an index serves (a "contains" search) the walk is the
         // only choice that can stop early.
+        let mut total = c.known_total.map(|n| n.max(0) as u64);
         let dense = match (self.backend, c.driver(), c.reads_users()) {
             (Backend::Sqlite, Some(_), true) => {
                 let (all,): (Option<i64>,) = sqlx::query_as("SELECT MAX(rowid) FROM users")
@@ -1065,6 +1071,9 @@ impl Store {
                     .fetch_one(&mut *conn)
                     .await?
                     .try_get("n")?;
+                if n < line {
+                    total = Some(n.max(0) as u64);
+                }
                 n >= line
             }
             _ => true,
@@ -1105,7 +1114,10 @@ impl Store {
                 Ok((user, key, id))
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(finish_page(rows, q.limit, &dir, sort, q.order))
+        Ok(DirectoryPage {
+            total,
+            ..finish_page(rows, q.limit, &dir, sort, q.order)
+        })
     }
 }
 
