@@ -175,35 +175,6 @@ async fn futures_join<T>(handles: impl Iterator<Item = tokio::task::JoinHandle<T
     out
 }
 
-/// SQLite's WAL is copied into the database file by the store's own task, not by a commit
-/// (`wal_autocheckpoint = 0`): with no checkpointer the file would stay as migrations left it
-/// while the WAL grew.
-#[tokio::test]
-async fn sqlite_wal_is_checkpointed_beside_the_writes() {
-    let db = TestDatabase::sqlite();
-    let store = db.store().await;
-    let caller = caller(&store).await;
-    let file = std::path::PathBuf::from(db.url.trim_start_matches("sqlite://"));
-    let size = || std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
-    // Let the checkpoint of the migrations pass, then write about a hundred pages.
-    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
-    let before = size();
-    for i in 0..300 {
-        store
-            .scim_create_user(&okta_user(&format!("wal-{i}@example.com")), &caller)
-            .await
-            .unwrap();
-    }
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while size() <= before && std::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(
-        size() > before,
-        "the database file stayed at {before} bytes: nothing checkpointed the WAL"
-    );
-}
-
 #[tokio::test]
 async fn okta_deactivates_with_a_pathless_replace_and_reactivates() {
     for db in TestDatabase::each().await {
