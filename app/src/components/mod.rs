@@ -5,6 +5,8 @@ pub mod event_list;
 pub mod events_chart;
 pub mod layout;
 pub mod page;
+pub mod pending_transition;
 
 pub use layout::ConsoleLayout;
 pub use page::{EmptyState, ErrorNotice, PageHeader};
+pub use pending_transition::PendingTransition;

@@ -10,7 +10,7 @@ pub mod detail;
 use crate::api::events::{event_filter_choices, events_histogram, list_events, FilterChoices};
 use crate::components::event_list::utc;
 use crate::components::events_chart::EventsChart;
-use crate::components::{ErrorNotice, PageHeader};
+use crate::components::{ErrorNotice, PageHeader, PendingTransition};
 use crate::error::AppError;
 use gatehouse_domain::event::{
     format_minute, parse_time, Category, EventCursor, EventEntry, EventParams, Outcome,
@@ -578,7 +578,7 @@ pub fn EventsPage() -> impl IntoView {
                         }
                     }}
                 </p>
-                <Transition
+                <PendingTransition
                     set_pending=set_pending
                     fallback=|| view! {
                         <EventTableFrame busy=true>
@@ -628,7 +628,7 @@ pub fn EventsPage() -> impl IntoView {
                         })}
                         {move || older_error.get().map(|e| view! { <ErrorNotice error=e/> })}
                     </div>
-                </Transition>
+                </PendingTransition>
             </section>
     }
     .into_any();
