@@ -478,7 +478,7 @@ const DENSE_RATIO: i64 = 40;
 /// A list's or count's statement with its values bound. On PostgreSQL it is planned for the
 /// values of each call, never from a cached generic plan: without the values the planner
 /// takes a group for an average one (300 members) and a search range for a wide one, and
-/// the generic plan for "search inside a 50,000-member group" walks every member (400 ms
+/// the generic plan for "search inside a 50,000-member group" walks every member (369 ms
 /// against 38 ms, measured with directory_bench). On SQLite, whose planner does not look
 /// at the values here (no STAT4 statistics), the prepared statement is kept.
 fn filtered_query<'q>(
