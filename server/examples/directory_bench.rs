@@ -15,7 +15,8 @@
 //! `--events`. Then it times the store calls behind each screen, the page
 //! (`list_directory_users`, `list_directory_groups`, `directory_user`) and, apart, the
 //! total above it (`count_directory_users`, `count_directory_groups`: the console asks for
-//! it in a request of its own, once per filter), 3 warm-up runs and `--runs` timed ones
+//! it in a request of its own, once per filter; a group's member list is one request, so
+//! its rows time the page with its total together), 3 warm-up runs and `--runs` timed ones
 //! each, and prints median and p95 as a markdown table. Searches rotate through several terms so no single lucky term decides the result.
 //! SQLite is not ANALYZEd (a fresh installation is not); PostgreSQL is, as autovacuum would.
 
