@@ -6,7 +6,7 @@
 //! with its column and ends with (occurred_at, id) (migration 0005), so the first page of any
 //! single filter is a short backward index scan however many events there are.
 
-use super::{from_ms, now_ms, to_ms, Store};
+use super::{chart_slices, from_ms, now_ms, to_ms, Store};
 use crate::event::{
     Actor, ActorFilter, Category, Event, EventCursor, EventEntry, EventFilter, EventHistogram,
     EventPage, HistogramBucket, NewEvent, Outcome, TargetFilter,
@@ -474,13 +474,15 @@ impl Store {
 
     /// Counts of the matching events per time slice and outcome, for the chart. The range is
     /// the filter's (an open start begins at the oldest match, an open end is now), cut into
-    /// at most `max_buckets` slices of a round length; counting happens in the database.
+    /// at most `max_buckets` slices of a round length; counting happens in the database, and
+    /// only for the slices that have not ended (see `chart_slices`).
     pub async fn event_histogram(
         &self,
         filter: &EventFilter,
         max_buckets: u32,
     ) -> Result<EventHistogram> {
-        let to = filter.to.unwrap_or_else(OffsetDateTime::now_utc);
+        let now = OffsetDateTime::now_utc();
+        let to = filter.to.unwrap_or(now);
         let from = match filter.from {
             Some(f) => f,
             None => {
@@ -508,15 +510,95 @@ impl Store {
             })
             .collect();
 
+        // The slices [ended_first, ended_last) lie wholly inside the range and ended long
+        // enough ago to be final. With an open start the first slice is whole: no match is
+        // older than the range's start.
+        let lower = if filter.from.is_none() {
+            start
+        } else {
+            from_ms_
+        };
+        let ended_first = usize::try_from((lower - start + width - 1).div_euclid(width))
+            .unwrap_or(0)
+            .min(count);
+        let ended_limit = to_ms_.min(to_ms(now) - chart_slices::SETTLE_MS);
+        let ended_last = usize::try_from((ended_limit - start).div_euclid(width))
+            .unwrap_or(0)
+            .clamp(ended_first, count);
+        let slice_start = |i: usize| start + i as i64 * width;
+        let key = format!(
+            "{:?}",
+            (
+                filter.category,
+                &filter.action,
+                filter.outcome,
+                &filter.actor,
+                &filter.target
+            )
+        );
+        let (mut kept, made) = self
+            .ended_slices
+            .from(&key, width, slice_start(ended_first));
+        kept.truncate(ended_last - ended_first);
+        for (b, (success, failure)) in buckets[ended_first..].iter_mut().zip(&kept) {
+            b.success = *success;
+            b.failure = *failure;
+        }
+        // What is left to count: everything, or what lies before and after the kept slices.
+        // An open end is now, and takes in this millisecond's events too.
+        let end = if filter.to.is_none() {
+            to_ms_ + 1
+        } else {
+            to_ms_
+        };
+        let ranges = if kept.is_empty() {
+            vec![(from_ms_, end)]
+        } else {
+            let head = (from_ms_, slice_start(ended_first));
+            let tail = (slice_start(ended_first + kept.len()), end);
+            [head, tail]
+                .into_iter()
+                .filter(|(lo, hi)| lo < hi)
+                .collect()
+        };
+        for (lo, hi) in ranges {
+            self.count_slices(filter, (lo, hi), (start, width), &mut buckets)
+                .await?;
+        }
+        self.ended_slices.keep(
+            key,
+            width,
+            slice_start(ended_first),
+            buckets[ended_first..ended_last]
+                .iter()
+                .map(|b| (b.success, b.failure))
+                .collect(),
+            if kept.is_empty() {
+                std::time::Instant::now()
+            } else {
+                made
+            },
+        );
+        Ok(EventHistogram {
+            from,
+            to,
+            bucket_ms: width,
+            buckets,
+        })
+    }
+
+    /// Adds the matching events of `[lo, hi)` to the chart's slices (`start`, `width`).
+    async fn count_slices(
+        &self,
+        filter: &EventFilter,
+        (lo, hi): (i64, i64),
+        (start, width): (i64, i64),
+        buckets: &mut [HistogramBucket],
+    ) -> Result<()> {
         let mut c = Conditions::from_filter(filter);
-        if filter.from.is_none() {
-            let p = c.arg(Arg::Int(from_ms_));
-            c.push(format!("e.occurred_at >= {p}"));
-        }
-        if filter.to.is_none() {
-            let p = c.arg(Arg::Int(to_ms_));
-            c.push(format!("e.occurred_at < {p}"));
-        }
+        let lo = c.arg(Arg::Int(lo));
+        let hi = c.arg(Arg::Int(hi));
+        c.push(format!("e.occurred_at >= {lo} AND e.occurred_at < {hi}"));
         let s = c.arg(Arg::Int(start));
         let w = c.arg(Arg::Int(width));
         let sql = format!(
@@ -541,12 +623,7 @@ impl Store {
                 }
             }
         }
-        Ok(EventHistogram {
-            from,
-            to,
-            bucket_ms: width,
-            buckets,
-        })
+        Ok(())
     }
 
     /// Every matching event, newest first, as a stream for exports. One query reads the rows
@@ -637,6 +714,7 @@ impl Store {
                 break;
             }
         }
+        self.ended_slices.clear();
         let cutoff_text = cutoff
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
@@ -681,6 +759,8 @@ impl Store {
             q.execute(&mut *tx).await?;
         }
         tx.commit().await?;
+        // Events in the past change slices the chart took as ended.
+        self.ended_slices.clear();
         Ok(ids)
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod admins;
 mod auth_profiles;
+mod chart_slices;
 mod dashboard;
 mod directory;
 mod end_user_sessions;
@@ -103,6 +104,8 @@ pub struct Store {
     user_creations: Option<std::sync::Arc<user_creations::UserCreations>>,
     /// SQLite only: readers for SCIM's hot reads, lent without the pool (see `read_conns`).
     hot_readers: Option<std::sync::Arc<read_conns::ReadConns>>,
+    /// The chart's counts for time slices that have ended (see `chart_slices`).
+    ended_slices: std::sync::Arc<chart_slices::EndedSlices>,
 }
 
 /// One connection pool's state at a moment (see [`Store::pool_use`]).
@@ -195,6 +198,7 @@ impl Store {
             throttle: ThrottlePolicy::default(),
             user_creations,
             hot_readers,
+            ended_slices: Default::default(),
         })
     }
 
