@@ -322,6 +322,20 @@ pub struct EventQuery {
     pub limit: u32,
 }
 
+/// The chart's finest kept slice: the open slices are counted by the minute.
+const MINUTE: i64 = 60_000;
+
+/// The most minutes counted one by one (the open slices of a chart over a month).
+const MAX_OPEN_MINUTES: i64 = 24 * 60;
+
+/// Adds counts per slice to the chart's buckets, slice by slice.
+fn add_counts(buckets: &mut [HistogramBucket], counts: &[chart_slices::SliceCounts]) {
+    for (b, (success, failure)) in buckets.iter_mut().zip(counts) {
+        b.success += success;
+        b.failure += failure;
+    }
+}
+
 /// Round bucket lengths for the chart, in milliseconds.
 const BUCKET_LENGTHS_MS: [i64; 17] = [
     60_000,
@@ -482,6 +496,7 @@ impl Store {
         max_buckets: u32,
     ) -> Result<EventHistogram> {
         let now = OffsetDateTime::now_utc();
+        let asked = std::time::Instant::now();
         let to = filter.to.unwrap_or(now);
         let from = match filter.from {
             Some(f) => f,
@@ -551,19 +566,68 @@ impl Store {
         } else {
             to_ms_
         };
-        let ranges = if kept.is_empty() {
-            vec![(from_ms_, end)]
+        let live_from = if kept.is_empty() {
+            from_ms_
         } else {
-            let head = (from_ms_, slice_start(ended_first));
-            let tail = (slice_start(ended_first + kept.len()), end);
-            [head, tail]
-                .into_iter()
-                .filter(|(lo, hi)| lo < hi)
-                .collect()
+            let head_end = slice_start(ended_first);
+            if from_ms_ < head_end {
+                let head = self
+                    .count_slices(filter, (from_ms_, head_end), (start, width), count)
+                    .await?;
+                add_counts(&mut buckets, &head);
+            }
+            slice_start(ended_first + kept.len())
         };
-        for (lo, hi) in ranges {
-            self.count_slices(filter, (lo, hi), (start, width), &mut buckets)
+        // The slices not yet ended (the one now falls in, and the one before while it
+        // settles) are counted by the minute, and their ended minutes kept too: when most of
+        // a day's events fall in its last half hour, a drawing counts the last minute or
+        // two rather than the half hour.
+        let open_start = slice_start(ended_last).max(live_from);
+        let by_minute = width > MINUTE
+            && width % MINUTE == 0
+            && open_start % MINUTE == 0
+            && open_start < end
+            && end - open_start <= MAX_OPEN_MINUTES * MINUTE;
+        let wide_end = if by_minute { open_start } else { end };
+        if live_from < wide_end {
+            let wide = self
+                .count_slices(filter, (live_from, wide_end), (start, width), count)
                 .await?;
+            add_counts(&mut buckets, &wide);
+        }
+        if by_minute {
+            let minutes = usize::try_from((end - open_start + MINUTE - 1) / MINUTE).unwrap_or(0);
+            let minutes_ended = usize::try_from((ended_limit - open_start).div_euclid(MINUTE))
+                .unwrap_or(0)
+                .min(minutes);
+            let (mut kept_minutes, minutes_made) = self.ended_slices.from(&key, MINUTE, open_start);
+            kept_minutes.truncate(minutes_ended);
+            let counted_from = open_start + kept_minutes.len() as i64 * MINUTE;
+            let mut by_min = self
+                .count_slices(filter, (counted_from, end), (open_start, MINUTE), minutes)
+                .await?;
+            by_min[..kept_minutes.len()].copy_from_slice(&kept_minutes);
+            self.ended_slices.keep(
+                key.clone(),
+                MINUTE,
+                open_start,
+                by_min[..minutes_ended].to_vec(),
+                if kept_minutes.is_empty() {
+                    asked
+                } else {
+                    minutes_made
+                },
+            );
+            for (i, (success, failure)) in by_min.into_iter().enumerate() {
+                let at = open_start + i as i64 * MINUTE;
+                if let Some(b) = usize::try_from((at - start) / width)
+                    .ok()
+                    .and_then(|i| buckets.get_mut(i))
+                {
+                    b.success += success;
+                    b.failure += failure;
+                }
+            }
         }
         self.ended_slices.keep(
             key,
@@ -573,11 +637,7 @@ impl Store {
                 .iter()
                 .map(|b| (b.success, b.failure))
                 .collect(),
-            if kept.is_empty() {
-                std::time::Instant::now()
-            } else {
-                made
-            },
+            if kept.is_empty() { asked } else { made },
         );
         Ok(EventHistogram {
             from,
@@ -587,14 +647,15 @@ impl Store {
         })
     }
 
-    /// Adds the matching events of `[lo, hi)` to the chart's slices (`start`, `width`).
+    /// The matching events of `[lo, hi)` counted per outcome in `len` slices of `width`
+    /// from `start`.
     async fn count_slices(
         &self,
         filter: &EventFilter,
         (lo, hi): (i64, i64),
         (start, width): (i64, i64),
-        buckets: &mut [HistogramBucket],
-    ) -> Result<()> {
+        len: usize,
+    ) -> Result<Vec<chart_slices::SliceCounts>> {
         let mut c = Conditions::from_filter(filter);
         let lo = c.arg(Arg::Int(lo));
         let hi = c.arg(Arg::Int(hi));
@@ -609,21 +670,21 @@ impl Store {
         let rows = bind_all(sqlx::query(&sql), &c.args)
             .fetch_all(&self.reader)
             .await?;
+        let mut counts = vec![(0, 0); len];
         for row in rows {
             let bucket: i64 = row.try_get("bucket")?;
             let outcome: String = row.try_get("outcome")?;
-            let n: i64 = row.try_get("n")?;
-            if let Some(b) = usize::try_from(bucket)
-                .ok()
-                .and_then(|i| buckets.get_mut(i))
+            let n = row.try_get::<i64, _>("n")?.max(0) as u64;
+            if let Some((success, failure)) =
+                usize::try_from(bucket).ok().and_then(|i| counts.get_mut(i))
             {
                 match Outcome::parse(&outcome) {
-                    Some(Outcome::Success) => b.success += n as u64,
-                    _ => b.failure += n as u64,
+                    Some(Outcome::Success) => *success += n,
+                    _ => *failure += n,
                 }
             }
         }
-        Ok(())
+        Ok(counts)
     }
 
     /// Every matching event, newest first, as a stream for exports. One query reads the rows
