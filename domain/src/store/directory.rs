@@ -1096,25 +1096,11 @@ impl Store {
         } else {
             keys.no_index(&key_sql)
         };
-        // A search inside a group on PostgreSQL: its member list always shows the total,
-        // and the planner reads every match to find the page anyway (a large group's
-        // members are not in the sort order's index), so the first page counts them in
-        // the same pass rather than in a second statement.
-        let count_here = self.backend == Backend::Postgres
-            && total.is_none()
-            && q.filter.group_id.is_some()
-            && dir.cursor.is_none();
-        let count_column = if count_here {
-            ", COUNT(*) OVER () AS matches"
-        } else {
-            ""
-        };
         // The page's ids first (a narrow read), then their rows.
         let sql = format!(
-            "SELECT p.sort_key, {}{USER_ROW_COLUMNS}, {} FROM \
-             (SELECT u.id AS id, {key_sql} AS sort_key{count_column} FROM {}{} ORDER BY {order_key} {ord}, u.id {ord} LIMIT {}) p \
+            "SELECT p.sort_key, {USER_ROW_COLUMNS}, {} FROM \
+             (SELECT u.id AS id, {key_sql} AS sort_key FROM {}{} ORDER BY {order_key} {ord}, u.id {ord} LIMIT {}) p \
              JOIN users u ON u.id = p.id ORDER BY p.{} {ord}, u.id {ord}",
-            if count_here { "p.matches, " } else { "" },
             source_columns("u", "user.created"),
             c.from,
             w.sql(),
@@ -1124,12 +1110,6 @@ impl Store {
         let rows = filtered_query(self.backend, &sql, &w.args)
             .fetch_all(&mut *conn)
             .await?;
-        if count_here {
-            total = Some(match rows.first() {
-                Some(r) => r.try_get::<i64, _>("matches")?.max(0) as u64,
-                None => 0,
-            });
-        }
         let rows = rows
             .iter()
             .map(|r| {
