@@ -37,6 +37,18 @@ fn ev(
     }
 }
 
+/// An administrator's sign-in to the console, as the chart tests count them.
+fn sign_in(outcome: Outcome) -> NewEvent {
+    ev(
+        Category::SignIn,
+        "admin.sign_in",
+        outcome,
+        Actor::Anonymous,
+        Some("a"),
+        None,
+    )
+}
+
 /// A small, known history: what each filter must find is decidable by reading this list.
 /// Returns the ids in insertion order (oldest first).
 async fn seed(store: &Store) -> Vec<EventId> {
@@ -731,41 +743,11 @@ async fn histogram_counts_per_bucket_and_outcome() {
             (179, Outcome::Failure),
             (300, Outcome::Success),
         ] {
-            batch.push((
-                from + Duration::minutes(minutes),
-                ev(
-                    Category::SignIn,
-                    "admin.sign_in",
-                    outcome,
-                    Actor::Anonymous,
-                    Some("a"),
-                    None,
-                ),
-            ));
+            batch.push((from + Duration::minutes(minutes), sign_in(outcome)));
         }
         // Outside the range: not counted.
-        batch.push((
-            from - Duration::minutes(1),
-            ev(
-                Category::SignIn,
-                "admin.sign_in",
-                Outcome::Success,
-                Actor::Anonymous,
-                Some("a"),
-                None,
-            ),
-        ));
-        batch.push((
-            from + Duration::hours(6),
-            ev(
-                Category::SignIn,
-                "admin.sign_in",
-                Outcome::Success,
-                Actor::Anonymous,
-                Some("a"),
-                None,
-            ),
-        ));
+        batch.push((from - Duration::minutes(1), sign_in(Outcome::Success)));
+        batch.push((from + Duration::hours(6), sign_in(Outcome::Success)));
         // Another category: excluded by the filter.
         batch.push((
             from + Duration::minutes(5),
@@ -829,16 +811,6 @@ async fn a_chart_drawn_again_counts_new_events_and_keeps_ended_slices_right() {
     for db in TestDatabase::each().await {
         let store = db.store().await;
         let now = OffsetDateTime::now_utc();
-        let sign_in = |outcome| {
-            ev(
-                Category::SignIn,
-                "admin.sign_in",
-                outcome,
-                Actor::Anonymous,
-                Some("a"),
-                None,
-            )
-        };
         // Ended slices, and one event in the day's first (partial) slice.
         store
             .insert_events_at(vec![
