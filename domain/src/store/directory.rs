@@ -538,9 +538,8 @@ impl Keys {
     fn family_name(&self) -> String {
         match self.backend {
             Backend::Sqlite => "lower(json_extract(u.resource, '$.name.familyName'))".into(),
-            Backend::Postgres => {
-                "(lower(u.resource::jsonb #>> '{name,familyName}')) COLLATE \"C\"".into()
-            }
+            // A stored column (migration 0008), so a row check does not parse the resource.
+            Backend::Postgres => self.c("u.family_name_key"),
         }
     }
 
