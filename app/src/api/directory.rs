@@ -626,9 +626,10 @@ pub async fn directory_group_members(
 ) -> Result<MembersView, AppError> {
     super::guard::require_admin().await?;
     let state = super::guard::app_state()?;
-    let group = state.store.directory_group(&group_id).await?.summary.id;
+    // `user_query` looks the group up (a 404 when it is gone); its summary, with a count of
+    // all its members, is `directory_group`'s, not needed for a page.
     let params = UserParams {
-        group: Some(group),
+        group: Some(group_id),
         status: None,
         source: None,
         ..params
