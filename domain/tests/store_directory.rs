@@ -600,23 +600,72 @@ async fn members_of_large_and_small_groups_page_by_key_and_search() {
             count(members(&big, SortOrder::Asc, Some("member0210"))).await,
             10
         );
-        // Ten matches among 2,300 users are sparse: the page read them all, and says so.
-        let sparse_total = match b {
-            Backend::Sqlite => Some(10),
-            Backend::Postgres => None,
-        };
-        assert_eq!(found.total, sparse_total, "{b:?}");
+        // The page read every match (SQLite: ten among 2,300 users are sparse; PostgreSQL:
+        // a search inside a large group is always read whole), and says how many.
+        assert_eq!(found.total, Some(10), "{b:?}");
         let fam = store
             .list_directory_users(&members(&big, SortOrder::Asc, Some("fam3")))
             .await
             .unwrap();
         assert_eq!(fam.rows.len(), 200, "{b:?}: a full page");
-        assert_eq!(fam.total, None, "{b:?}: dense matches are not all read");
+        let dense_total = match b {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(215),
+        };
+        assert_eq!(
+            fam.total, dense_total,
+            "{b:?}: dense matches are read whole only on PostgreSQL"
+        );
+        let second = store
+            .list_directory_users(&UserListQuery {
+                after: fam.next.clone(),
+                ..members(&big, SortOrder::Asc, Some("fam3"))
+            })
+            .await
+            .unwrap();
+        assert_eq!(second.rows.len(), 15, "{b:?}: the rest");
+        assert_eq!(
+            second.total, dense_total,
+            "{b:?}: every page knows the total"
+        );
         assert_eq!(
             count(members(&big, SortOrder::Asc, Some("fam3"))).await,
             215,
             "{b:?}: one in ten members"
         );
+        // Paged by key through a search inside a large group, in each sort and both
+        // directions: members only, every match once. Names and update times follow the
+        // member's number, so every order is the numbers' order.
+        let fam3: Vec<String> = (0..2_150)
+            .filter(|i| i % 10 == 3)
+            .map(|i| format!("member{i:05}"))
+            .collect();
+        for (sort, order) in [
+            (UserSort::UserName, SortOrder::Asc),
+            (UserSort::Name, SortOrder::Desc),
+            (UserSort::Updated, SortOrder::Asc),
+        ] {
+            let q = UserListQuery {
+                sort,
+                limit: 40,
+                ..members(&big, order, Some("fam3"))
+            };
+            let mut expected = fam3.clone();
+            if order == SortOrder::Desc {
+                expected.reverse();
+            }
+            let got = |v: Vec<UserSummary>| v.into_iter().map(|u| u.user_name).collect::<Vec<_>>();
+            assert_eq!(
+                got(walk_forward(&store, q.clone()).await),
+                expected,
+                "{b:?}: {sort:?} forward"
+            );
+            assert_eq!(
+                got(walk_backward(&store, q.clone()).await),
+                expected,
+                "{b:?}: {sort:?} backward"
+            );
+        }
 
         // A narrow search over the whole directory (few matches among many users): the
         // matches are read through the search's indexes and sorted, in both directions.
