@@ -550,6 +550,17 @@ async fn main() {
             ..Default::default()
         })
     );
+    members_scenario!(
+        format!(
+            "Members of the {}-member group, search 1 letter, with total",
+            bench.big_group
+        ),
+        |i: usize| users_query(UserFilter {
+            group_id: Some(big.clone()),
+            search: Some(["a", "m", "t", "l", "s"][i % 5].into()),
+            ..Default::default()
+        })
+    );
     let team = group_id(7);
     members_scenario!("Members of a team (~200), first page, with total", |_| {
         users_query(UserFilter {

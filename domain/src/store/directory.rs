@@ -226,7 +226,7 @@ pub struct DirectoryPage<T> {
     /// Cursor for the page before this one, if there is one.
     pub prev: Option<String>,
     /// How many match on all pages, when finding this page learnt it anyway (a group's
-    /// member count, a sparse search that read every match, or on PostgreSQL a search
+    /// member count, a sparse search that read every match, or a search
     /// inside a large group): counting again would cost as much as the page did.
     pub total: Option<u64>,
 }
@@ -1078,6 +1078,8 @@ impl Store {
         // only choice that can stop early.
         let mut total = c.known_total.map(|n| n.max(0) as u64);
         let dense = match (self.backend, c.driver(), c.reads_users()) {
+            // Read whole below, whatever the density: no probe.
+            _ if c.search_in_large_group => true,
             (Backend::Sqlite, Some(_), true) => {
                 let (all,): (Option<i64>,) = sqlx::query_as("SELECT MAX(rowid) FROM users")
                     .fetch_one(&mut *conn)
@@ -1105,12 +1107,13 @@ impl Store {
         let source = source_columns("u", "user.created");
         let sql;
         let w;
-        if c.search_in_large_group && self.backend == Backend::Postgres {
-            // A search inside a large group on PostgreSQL: its matches are found once, through
-            // the search's indexes and the membership key, then both sorted for the page and
+        if c.search_in_large_group {
+            // A search inside a large group: its matches are found once, through the
+            // search's indexes and the membership key, then both sorted for the page and
             // counted for the total. Walking the sort order instead checks thousands of
             // non-matching members (the matches are a few percent of the group), and the
-            // total would then need that join a second time.
+            // total then needs that join a second time; SQLite's density probe and page
+            // read the matches twice.
             let mut m = c.clause(true);
             let matches = format!(
                 "SELECT u.id AS id, {key_sql} AS sort_key FROM {}{}",
@@ -1157,7 +1160,7 @@ impl Store {
         let rows = filtered_query(self.backend, &sql, &w.args)
             .fetch_all(&mut *conn)
             .await?;
-        if c.search_in_large_group && self.backend == Backend::Postgres {
+        if c.search_in_large_group {
             // Every row carries the count; a page past the last match has none to carry.
             total = match rows.first() {
                 Some(r) => Some(r.try_get::<i64, _>("total")?.max(0) as u64),
