@@ -117,6 +117,21 @@ async fn walk_backward(store: &Store, q: UserListQuery) -> Vec<UserSummary> {
     pages.into_iter().rev().flatten().collect()
 }
 
+/// Walking `q` forward and backward both give exactly `expected` userNames, in order.
+async fn assert_walks_both_ways(store: &Store, q: &UserListQuery, expected: &[String], what: &str) {
+    let names = |v: Vec<UserSummary>| v.into_iter().map(|u| u.user_name).collect::<Vec<_>>();
+    assert_eq!(
+        names(walk_forward(store, q.clone()).await),
+        expected,
+        "{what} forward"
+    );
+    assert_eq!(
+        names(walk_backward(store, q.clone()).await),
+        expected,
+        "{what} backward"
+    );
+}
+
 #[tokio::test]
 async fn search_finds_prefixes_of_user_name_email_display_and_family_name() {
     for db in TestDatabase::each().await {
@@ -643,17 +658,7 @@ async fn members_of_large_and_small_groups_page_by_key_and_search() {
             if order == SortOrder::Desc {
                 expected.reverse();
             }
-            let got = |v: Vec<UserSummary>| v.into_iter().map(|u| u.user_name).collect::<Vec<_>>();
-            assert_eq!(
-                got(walk_forward(&store, q.clone()).await),
-                expected,
-                "{b:?}: {sort:?} forward"
-            );
-            assert_eq!(
-                got(walk_backward(&store, q.clone()).await),
-                expected,
-                "{b:?}: {sort:?} backward"
-            );
+            assert_walks_both_ways(&store, &q, &expected, &format!("{b:?}: {sort:?}")).await;
         }
 
         // A narrow search over the whole directory (few matches among many users): the
@@ -676,17 +681,7 @@ async fn members_of_large_and_small_groups_page_by_key_and_search() {
             if order == SortOrder::Desc {
                 expected.reverse();
             }
-            let got = |v: Vec<UserSummary>| v.into_iter().map(|u| u.user_name).collect::<Vec<_>>();
-            assert_eq!(
-                got(walk_forward(&store, q.clone()).await),
-                expected,
-                "{b:?}: {sort:?} forward"
-            );
-            assert_eq!(
-                got(walk_backward(&store, q.clone()).await),
-                expected,
-                "{b:?}: {sort:?} backward"
-            );
+            assert_walks_both_ways(&store, &q, &expected, &format!("{b:?}: {sort:?}")).await;
         }
 
         let small_page = store
