@@ -1,15 +1,25 @@
 import { expect, test, type Page } from "@playwright/test";
-import { ADMIN, hydrated, signIn } from "./helpers";
+import { ADMIN, consoleScimToken, hydrated, scimRequest, signIn } from "./helpers";
 
 // Settings and the Auditor role (issue 5). The tests share one server and run in order:
 // an Administrator adds an Auditor, the Auditor looks around and is refused every change,
 // changes their own password, and the Administrator removes them again.
 test.describe.configure({ mode: "serial" });
 
+const RUN = Date.now().toString(36);
+
 const AUDITOR = {
-  email: `auditor-${Date.now()}@example.com`,
+  email: `auditor-${RUN}@example.com`,
   password: "auditor initial password",
   newPassword: "auditor changed password",
+};
+
+/** What the Administrator sets up for the Auditor to look at (ids filled in by the first test). */
+const SEEN = {
+  tokenName: `Settings e2e ${RUN}`,
+  profileName: `Settings e2e ${RUN}`,
+  profileId: "",
+  groupId: "",
 };
 
 async function signInAs(page: Page, email: string, password: string) {
@@ -50,6 +60,25 @@ test("an Administrator sees the configuration and adds an Auditor", async ({ pag
   const row = adminRow(page, AUDITOR.email);
   await expect(row.getByTestId("admin-role")).toHaveText("Auditor");
   await expect(row).toContainText("Never signed in");
+  await expect(page.getByTestId("read-only-badge")).toHaveCount(0);
+
+  // Something for the Auditor to look at: a token, a profile, a group with a member.
+  const token = await consoleScimToken(page.request, SEEN.tokenName);
+  const user = await scimRequest(page.request, token, "POST", "/Users", {
+    schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"],
+    userName: `settings-${RUN}@example.com`,
+    name: { givenName: "Settings", familyName: "Member" },
+    active: true,
+  });
+  const group = await scimRequest(page.request, token, "POST", "/Groups", {
+    schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+    displayName: `Settings e2e ${RUN}`,
+    members: [{ value: user.id }],
+  });
+  SEEN.groupId = group.id;
+  const res = await page.request.post("/console/api/create_auth_profile", { form: { name: SEEN.profileName } });
+  expect(res.status(), await res.text()).toBe(200);
+  SEEN.profileId = (await res.json()).id;
 });
 
 test("the last Administrator cannot be removed, and a dismissed confirmation removes nothing", async ({ page }) => {
@@ -94,15 +123,40 @@ test("an Auditor sees every page but cannot change anything", async ({ page }) =
   await expect(page.getByRole("button", { name: /^Remove / })).toHaveCount(0);
   await expect(adminRow(page, AUDITOR.email)).toContainText("(you)");
 
-  // A page whose controls are shown is still refused by the server, with the reason.
+  // Every other page shows its data with the controls that change it disabled, and the
+  // frame says why.
+  await expect(page.getByTestId("read-only-badge")).toHaveText("Auditor: read-only");
   await nav.getByRole("link", { name: "SCIM Import", exact: true }).click();
   await hydrated(page);
-  await page.getByLabel("Token name").fill("Auditor token");
-  await page.getByRole("button", { name: "Generate token" }).click();
-  await expect(page.getByRole("alert")).toContainText("signed in as an Auditor");
-  await expect(page.getByText("Auditor token")).toHaveCount(0);
+  await expect(page.getByLabel("Token name")).toBeDisabled();
+  await expect(page.getByRole("button", { name: "Generate token" })).toBeDisabled();
+  await expect(page.getByRole("button", { name: `Regenerate ${SEEN.tokenName}` })).toBeDisabled();
+  await expect(page.getByRole("button", { name: `Revoke ${SEEN.tokenName}` })).toBeDisabled();
 
-  // A hand-made call with the Auditor's session is refused just the same.
+  await nav.getByRole("link", { name: "Authentication Profiles", exact: true }).click();
+  await hydrated(page);
+  await expect(page.getByRole("link", { name: SEEN.profileName })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Create profile" })).toBeDisabled();
+
+  await page.goto(`/console/auth-profiles/${SEEN.profileId}`);
+  await hydrated(page);
+  await expect(page.locator("#settings-name")).toHaveValue(SEEN.profileName);
+  await expect(page.locator("#settings-name")).toBeDisabled();
+  for (const button of ["Save settings", "Rotate certificate", "Assign", "Delete profile"]) {
+    await expect(page.getByRole("button", { name: button, exact: true }), button).toBeDisabled();
+  }
+  await expect(page.getByLabel("From a URL")).toBeDisabled();
+  await expect(page.getByRole("link", { name: "Download SP metadata" })).toBeVisible();
+
+  await page.goto(`/console/groups/${SEEN.groupId}`);
+  await hydrated(page);
+  await expect(page.getByTestId("current-profile")).toContainText("No authentication profile");
+  await expect(page.getByLabel("Sign in through")).toBeDisabled();
+  await expect(page.getByRole("button", { name: "Save profile" })).toBeDisabled();
+  await expect(page.getByText(`settings-${RUN}@example.com`)).toBeVisible();
+
+  // The server refuses them anyway: a hand-made call with the Auditor's session gets a 403
+  // with the reason.
   for (const [endpoint, form] of [
     ["create_scim_token", { name: "Direct" }],
     ["create_auth_profile", { name: "Direct" }],

@@ -1,5 +1,9 @@
 //! The browser side of the console: hydrates the server-rendered page into the live app.
 
+// The console's view types nest deeply (a page inside the frame inside the router); laying
+// out their hydration futures needs more than rustc's default query depth, as in `app`.
+#![recursion_limit = "256"]
+
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();

@@ -1,6 +1,7 @@
 //! The console's frame: a sidebar with the product's sections, a top bar with the signed-in
 //! administrator, and the page in between. Collapses to a menu button on a phone.
 
+use super::role::SignedInAdmin;
 use crate::api::auth::{current_admin, SignOut};
 use crate::error::AppError;
 use crate::theme::ThemeSwitcher;
@@ -109,6 +110,7 @@ fn js_sys_encode(s: &str) -> String {
 #[component]
 pub fn ConsoleLayout() -> impl IntoView {
     let admin = Resource::new(|| (), |_| current_admin());
+    provide_context(SignedInAdmin(admin));
     let sign_out = ServerAction::<SignOut>::new();
     let (menu_open, set_menu_open) = signal(false);
 
@@ -156,8 +158,14 @@ pub fn ConsoleLayout() -> impl IntoView {
                                     Ok(a) => view! {
                                         <span data-test="signed-in-admin" class="text-sm text-slate-700 dark:text-slate-300">
                                             <span class="sr-only">"Signed in as "</span>
-                                            {a.email}
+                                            {a.email.clone()}
                                         </span>
+                                        {(!a.can_change()).then(|| view! {
+                                            <span data-test="read-only-badge" title="An Auditor can see everything and change nothing."
+                                                class="rounded-full bg-amber-100 dark:bg-amber-900 px-2 py-0.5 text-xs font-medium text-amber-900 dark:text-amber-100">
+                                                "Auditor: read-only"
+                                            </span>
+                                        })}
                                     }
                                     .into_any(),
                                     Err(_) => ().into_any(),

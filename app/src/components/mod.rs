@@ -6,7 +6,9 @@ pub mod events_chart;
 pub mod layout;
 pub mod page;
 pub mod pending_transition;
+pub mod role;
 
 pub use layout::ConsoleLayout;
 pub use page::{EmptyState, ErrorNotice, PageHeader};
 pub use pending_transition::PendingTransition;
+pub use role::use_read_only;

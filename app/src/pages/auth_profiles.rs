@@ -11,7 +11,7 @@ pub use detail::AuthProfilePage;
 use crate::api::auth_profiles::{
     expiry_status, expiry_text, list_auth_profiles, CreateAuthProfile, MoveAuthProfile, ProfileList,
 };
-use crate::components::{EmptyState, ErrorNotice, PageHeader};
+use crate::components::{use_read_only, EmptyState, ErrorNotice, PageHeader};
 use gatehouse_domain::auth_profile::AuthProfile;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 pub(crate) const SECTION: &str = "rounded-xl border border-slate-200 dark:border-slate-800 bg-white dark:bg-slate-900 p-6 space-y-4";
 pub(crate) const H2: &str = "text-lg font-semibold text-slate-900 dark:text-slate-100";
 pub(crate) const LABEL: &str = "block text-sm font-medium text-slate-700 dark:text-slate-300";
-pub(crate) const INPUT: &str = "mt-1 block w-full rounded-md border border-slate-300 dark:border-slate-600 bg-white dark:bg-slate-800 px-3 py-2 text-sm text-slate-900 dark:text-slate-100";
+pub(crate) const INPUT: &str = "mt-1 block w-full rounded-md border border-slate-300 dark:border-slate-600 bg-white dark:bg-slate-800 px-3 py-2 text-sm text-slate-900 dark:text-slate-100 disabled:opacity-60";
 pub(crate) const HINT: &str = "mt-1 text-xs text-slate-500 dark:text-slate-400";
 pub(crate) const PRIMARY: &str = "rounded-md bg-indigo-600 px-4 py-2 text-sm font-semibold text-white hover:bg-indigo-500 disabled:opacity-50 disabled:cursor-not-allowed";
 pub(crate) const SECONDARY: &str = "rounded-md border border-slate-300 dark:border-slate-600 px-3 py-2 text-sm font-medium text-slate-700 dark:text-slate-200 hover:bg-slate-100 dark:hover:bg-slate-800 disabled:opacity-50 disabled:cursor-not-allowed";
@@ -82,6 +82,8 @@ fn ProfileRow(
     let id_down = id.clone();
     let name = profile.name.clone();
     let down_label = format!("Move {name} down");
+    let (first, last) = (index == 0, index + 1 >= count);
+    let read_only = use_read_only();
     let idp = match &profile.idp {
         Some(idp) => view! {
             <span class="font-mono text-xs break-all">{idp.entity_id.clone()}</span>
@@ -133,12 +135,12 @@ fn ProfileRow(
             <td class="px-3 py-3 whitespace-nowrap text-right space-x-1">
                 <button type="button" class=SMALL
                     aria-label=format!("Move {name} up")
-                    disabled={index == 0}
+                    disabled=move || first || read_only()
                     on:click=move |_| { mover.dispatch(MoveAuthProfile { id: id.clone(), position: index as u32 }); }
                 >"\u{2191}"</button>
                 <button type="button" class=SMALL
                     aria-label=down_label
-                    disabled={index + 1 >= count}
+                    disabled=move || last || read_only()
                     on:click=move |_| { mover.dispatch(MoveAuthProfile { id: id_down.clone(), position: index as u32 + 2 }); }
                 >"\u{2193}"</button>
             </td>
@@ -197,6 +199,7 @@ pub fn AuthProfilesPage() -> impl IntoView {
         |_| list_auth_profiles(),
     );
     let navigate = use_navigate();
+    let read_only = use_read_only();
     Effect::new(move |_| {
         if let Some(Ok(made)) = create.value().get() {
             navigate(
@@ -221,25 +224,28 @@ pub fn AuthProfilesPage() -> impl IntoView {
             {move || action_error().map(|e| view! { <ErrorNotice error=e/> })}
             <section aria-labelledby="create-title" class=SECTION>
                 <h2 id="create-title" class=H2>"Create a profile"</h2>
-                <ActionForm action=create attr:class="grid grid-cols-1 md:grid-cols-3 gap-4 items-end">
-                    <div>
-                        <label for="profile-name" class=LABEL>"Name"</label>
-                        <input id="profile-name" name="name" required maxlength="100" placeholder="Okta" class=INPUT/>
-                    </div>
-                    <div>
-                        <label for="profile-description" class=LABEL>"Description (optional)"</label>
-                        <input id="profile-description" name="description" maxlength="1000" placeholder="Employees signing in with Okta" class=INPUT/>
-                    </div>
-                    <div class="flex items-end gap-3">
-                        <div class="grow">
-                            <label for="profile-type" class=LABEL>"Type"</label>
-                            <select id="profile-type" disabled class=INPUT>
-                                <option>"SAML 2.0"</option>
-                            </select>
+                // The role decides whether the form is usable: rendered once it is known.
+                <Suspense fallback=|| ()>
+                    <ActionForm action=create attr:class="grid grid-cols-1 md:grid-cols-3 gap-4 items-end">
+                        <div>
+                            <label for="profile-name" class=LABEL>"Name"</label>
+                            <input id="profile-name" name="name" required maxlength="100" placeholder="Okta" class=INPUT disabled=read_only/>
                         </div>
-                        <button type="submit" class=PRIMARY disabled=move || create.pending().get()>"Create profile"</button>
-                    </div>
-                </ActionForm>
+                        <div>
+                            <label for="profile-description" class=LABEL>"Description (optional)"</label>
+                            <input id="profile-description" name="description" maxlength="1000" placeholder="Employees signing in with Okta" class=INPUT disabled=read_only/>
+                        </div>
+                        <div class="flex items-end gap-3">
+                            <div class="grow">
+                                <label for="profile-type" class=LABEL>"Type"</label>
+                                <select id="profile-type" disabled class=INPUT>
+                                    <option>"SAML 2.0"</option>
+                                </select>
+                            </div>
+                            <button type="submit" class=PRIMARY disabled=move || create.pending().get() || read_only()>"Create profile"</button>
+                        </div>
+                    </ActionForm>
+                </Suspense>
             </section>
             <Transition fallback=|| view! { <p class="text-sm text-slate-500 dark:text-slate-400">"Loading\u{2026}"</p> }>
                 {move || data.get().map(|r| match r {

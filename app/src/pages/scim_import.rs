@@ -8,13 +8,13 @@ use crate::api::scim::{
 };
 use crate::components::copy_field::CopyField;
 use crate::components::event_list::utc;
-use crate::components::{ErrorNotice, PageHeader};
+use crate::components::{use_read_only, ErrorNotice, PageHeader};
 use gatehouse_domain::token::ScimToken;
 use leptos::prelude::*;
 
 const SECTION: &str = "rounded-xl border border-slate-200 dark:border-slate-800 bg-white dark:bg-slate-900 p-6 space-y-4";
 const H2: &str = "text-lg font-semibold text-slate-900 dark:text-slate-100";
-const SMALL_BUTTON: &str = "rounded-md border border-slate-300 dark:border-slate-600 px-2.5 py-1 text-xs font-medium text-slate-700 dark:text-slate-200 hover:bg-slate-100 dark:hover:bg-slate-800";
+const SMALL_BUTTON: &str = "rounded-md border border-slate-300 dark:border-slate-600 px-2.5 py-1 text-xs font-medium text-slate-700 dark:text-slate-200 hover:bg-slate-100 dark:hover:bg-slate-800 disabled:opacity-50 disabled:cursor-not-allowed";
 
 /// Asks the admin to confirm a destructive action.
 fn confirmed(message: &str) -> bool {
@@ -61,6 +61,7 @@ fn Tokens(
     revoke: ServerAction<RevokeScimToken>,
 ) -> impl IntoView {
     let (grace_hours, set_grace_hours) = signal(0u64);
+    let read_only = use_read_only();
     if tokens.is_empty() {
         return view! {
             <p data-test="no-tokens" class="text-sm text-slate-600 dark:text-slate-400">
@@ -74,6 +75,7 @@ fn Tokens(
             <label for="grace">"When a token is regenerated, the old one stops"</label>
             <select
                 id="grace"
+                disabled=read_only
                 class="rounded-md border border-slate-300 dark:border-slate-600 bg-white dark:bg-slate-800 px-2 py-1 text-sm"
                 on:change=move |ev| set_grace_hours.set(event_target_value(&ev).parse().unwrap_or(0))
             >
@@ -115,7 +117,7 @@ fn Tokens(
                                 <td class="px-3 py-2">{status(&t)}</td>
                                 <td class="px-3 py-2 whitespace-nowrap text-right space-x-2">
                                     {usable.then(|| view! {
-                                        <button type="button" class=SMALL_BUTTON
+                                        <button type="button" class=SMALL_BUTTON disabled=read_only
                                             aria-label=format!("Regenerate {name_regen}")
                                             on:click=move |_| {
                                                 if confirmed(&format!("Regenerate \u{201c}{name_regen}\u{201d}? Okta must be given the new token.")) {
@@ -123,7 +125,7 @@ fn Tokens(
                                                 }
                                             }
                                         >"Regenerate"</button>
-                                        <button type="button" class="rounded-md border border-red-300 dark:border-red-800 px-2.5 py-1 text-xs font-medium text-red-700 dark:text-red-300 hover:bg-red-50 dark:hover:bg-red-950"
+                                        <button type="button" class="rounded-md border border-red-300 dark:border-red-800 px-2.5 py-1 text-xs font-medium text-red-700 dark:text-red-300 hover:bg-red-50 dark:hover:bg-red-950 disabled:opacity-50 disabled:cursor-not-allowed" disabled=read_only
                                             aria-label=format!("Revoke {name_revoke}")
                                             on:click=move |_| {
                                                 if confirmed(&format!("Revoke \u{201c}{name_revoke}\u{201d}? Okta's provisioning stops working with it at once.")) {
@@ -246,6 +248,7 @@ pub fn ScimImportPage() -> impl IntoView {
         |_| scim_overview(),
     );
     let (revealed, set_revealed) = signal(None::<NewScimToken>);
+    let read_only = use_read_only();
     Effect::new(move |_| {
         if let Some(Ok(made)) = create.value().get() {
             set_revealed.set(Some(made));
@@ -264,6 +267,27 @@ pub fn ScimImportPage() -> impl IntoView {
             .or_else(|| regenerate.value().get().and_then(Result::err))
             .or_else(|| revoke.value().get().and_then(Result::err))
     };
+    // A view of its own, type-erased: keeps the page's view type (and its compile time) small.
+    let generate = view! {
+        <section aria-labelledby="generate" class=SECTION>
+            <h2 id="generate" class=H2>"Generate a token"</h2>
+            // In a Suspense of its own: the role decides whether the form is usable, and
+            // the server must render the same answer the browser hydrates.
+            <Suspense fallback=|| ()>
+                <ActionForm action=create attr:class="flex flex-wrap items-end gap-3">
+                    <div class="grow">
+                        <label for="token-name" class="block text-sm font-medium text-slate-700 dark:text-slate-300">"Token name"</label>
+                        <input id="token-name" name="name" required maxlength="100" placeholder="Okta production" disabled=read_only
+                            class="mt-1 block w-full rounded-md border border-slate-300 dark:border-slate-600 bg-white dark:bg-slate-800 px-3 py-2 text-sm text-slate-900 dark:text-slate-100 disabled:opacity-50"/>
+                    </div>
+                    <button type="submit" disabled=read_only class="rounded-md bg-indigo-600 px-4 py-2 text-sm font-semibold text-white hover:bg-indigo-500 disabled:opacity-50 disabled:cursor-not-allowed">
+                        "Generate token"
+                    </button>
+                </ActionForm>
+            </Suspense>
+        </section>
+    }
+    .into_any();
     view! {
         <PageHeader
             title="SCIM Import"
@@ -272,19 +296,7 @@ pub fn ScimImportPage() -> impl IntoView {
         <div class="space-y-6">
             {move || revealed.get().map(|made| view! { <NewTokenPanel made dismiss=set_revealed/> })}
             {move || action_error().map(|e| view! { <ErrorNotice error=e/> })}
-            <section aria-labelledby="generate" class=SECTION>
-                <h2 id="generate" class=H2>"Generate a token"</h2>
-                <ActionForm action=create attr:class="flex flex-wrap items-end gap-3">
-                    <div class="grow">
-                        <label for="token-name" class="block text-sm font-medium text-slate-700 dark:text-slate-300">"Token name"</label>
-                        <input id="token-name" name="name" required maxlength="100" placeholder="Okta production"
-                            class="mt-1 block w-full rounded-md border border-slate-300 dark:border-slate-600 bg-white dark:bg-slate-800 px-3 py-2 text-sm text-slate-900 dark:text-slate-100"/>
-                    </div>
-                    <button type="submit" class="rounded-md bg-indigo-600 px-4 py-2 text-sm font-semibold text-white hover:bg-indigo-500">
-                        "Generate token"
-                    </button>
-                </ActionForm>
-            </section>
+            {generate}
             <Suspense fallback=|| view! { <p class="text-sm text-slate-500 dark:text-slate-400">"Loading…"</p> }>
                 {move || data.get().map(|r| match r {
                     Ok(v) => view! { <Overview view_data=v regenerate revoke/> }.into_any(),

@@ -21,10 +21,10 @@ use leptos_router::params::ParamsMap;
 
 pub(crate) const SECTION: &str = "rounded-xl border border-slate-200 dark:border-slate-800 bg-white dark:bg-slate-900 p-4 md:p-6";
 pub(crate) const LABEL: &str = "block text-xs font-medium text-slate-600 dark:text-slate-400";
-pub(crate) const INPUT: &str = "mt-1 block w-full rounded-md border border-slate-300 dark:border-slate-600 bg-white dark:bg-slate-800 px-2 py-1.5 text-sm text-slate-900 dark:text-slate-100";
+pub(crate) const INPUT: &str = "mt-1 block w-full rounded-md border border-slate-300 dark:border-slate-600 bg-white dark:bg-slate-800 px-2 py-1.5 text-sm text-slate-900 dark:text-slate-100 disabled:opacity-60";
 pub(crate) const BUTTON: &str = "rounded-md border border-slate-300 dark:border-slate-600 px-3 py-1.5 text-sm font-medium text-slate-700 dark:text-slate-200 hover:bg-slate-100 dark:hover:bg-slate-800";
 pub(crate) const PRIMARY: &str =
-    "rounded-md bg-indigo-600 px-4 py-1.5 text-sm font-semibold text-white hover:bg-indigo-500";
+    "rounded-md bg-indigo-600 px-4 py-1.5 text-sm font-semibold text-white hover:bg-indigo-500 disabled:opacity-50 disabled:cursor-not-allowed";
 pub(crate) const LINK: &str = "text-indigo-700 dark:text-indigo-300 underline";
 pub(crate) const TH: &str = "px-3 py-3 font-medium";
 

@@ -13,7 +13,7 @@ use crate::api::auth_profiles::{
 };
 use crate::components::copy_field::CopyField;
 use crate::components::event_list::utc;
-use crate::components::{ErrorNotice, PageHeader};
+use crate::components::{use_read_only, ErrorNotice, PageHeader};
 use crate::error::AppError;
 use gatehouse_domain::auth_profile::{
     AuthProfile, AuthProfileEdit, AuthProfileId, AuthProfileSettings, IdpSettings, MatchAttribute,
@@ -73,6 +73,7 @@ fn ServiceProvider(
     let pem_file = format!("gatehouse-sp-{id}.pem");
     let now = detail.checked_at;
     let cert = detail.sp_certificate.clone();
+    let read_only = use_read_only();
     view! {
         <section aria-labelledby="sp-title" class=SECTION>
             <h2 id="sp-title" class=H2>"Service provider: enter these in Okta"</h2>
@@ -101,7 +102,7 @@ fn ServiceProvider(
                 <a href=metadata_href download rel="external" class=SECONDARY data-test="download-sp-metadata">"Download SP metadata"</a>
                 <a href=pem_href download=pem_file rel="external" class=SECONDARY>"Download certificate (PEM)"</a>
                 <button type="button" class=SECONDARY
-                    disabled=move || rotate.pending().get()
+                    disabled=move || rotate.pending().get() || read_only()
                     on:click=move |_| {
                         if confirmed(&format!("Rotate the SP certificate of \u{201c}{name}\u{201d}? A new key pair replaces the current one at once. If Okta checks signed AuthnRequests, upload the new certificate there.")) {
                             rotate.dispatch(RotateSpCertificate { id: id.clone() });
@@ -111,6 +112,7 @@ fn ServiceProvider(
             </div>
         </section>
     }
+    .into_any()
 }
 
 #[component]
@@ -136,11 +138,12 @@ fn IdentityProvider(
         metadata_url,
         metadata_fetched_at,
     } = idp;
+    let read_only = use_read_only();
     let refresh = metadata_url.clone().map(|url| {
         let entity = entity_id.clone();
         view! {
             <button type="button" class=SECONDARY
-                disabled=move || import.preview.pending().get()
+                disabled=move || import.preview.pending().get() || read_only()
                 on:click=move |_| import.refresh(url.clone(), entity.clone())
             >"Refresh from URL"</button>
         }
@@ -196,6 +199,7 @@ fn Settings(profile: AuthProfile, update: ServerAction<UpdateAuthProfile>) -> im
     let form_error = RwSignal::new(None::<String>);
     let id = profile.id.to_string();
     let version = profile.version;
+    let read_only = use_read_only();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let clock_skew_seconds = match skew.get_untracked().trim().parse::<u32>() {
@@ -228,77 +232,80 @@ fn Settings(profile: AuthProfile, update: ServerAction<UpdateAuthProfile>) -> im
     view! {
         <section aria-labelledby="settings-title" class=SECTION>
             <h2 id="settings-title" class=H2>"Settings"</h2>
-            <form on:submit=submit class="space-y-4" data-test="settings-form">
-                <div class="grid grid-cols-1 md:grid-cols-2 gap-4">
-                    <div>
-                        <label for="settings-name" class=LABEL>"Name"</label>
-                        <input id="settings-name" required maxlength="100" class=INPUT
-                            prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
-                    </div>
-                    <div>
-                        <label for="settings-description" class=LABEL>"Description"</label>
-                        <input id="settings-description" maxlength="1000" class=INPUT
-                            prop:value=move || description.get() on:input=move |ev| description.set(event_target_value(&ev))/>
-                    </div>
-                    <div>
-                        <label for="match-attribute" class=LABEL>"Match users by"</label>
-                        <select id="match-attribute" class=INPUT
-                            on:change=move |ev| {
-                                if let Some(m) = MatchAttribute::parse(&event_target_value(&ev)) {
-                                    match_attribute.set(m);
+            <form on:submit=submit data-test="settings-form">
+                <fieldset disabled=read_only class="space-y-4 min-w-0">
+                    <div class="grid grid-cols-1 md:grid-cols-2 gap-4">
+                        <div>
+                            <label for="settings-name" class=LABEL>"Name"</label>
+                            <input id="settings-name" required maxlength="100" class=INPUT
+                                prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+                        </div>
+                        <div>
+                            <label for="settings-description" class=LABEL>"Description"</label>
+                            <input id="settings-description" maxlength="1000" class=INPUT
+                                prop:value=move || description.get() on:input=move |ev| description.set(event_target_value(&ev))/>
+                        </div>
+                        <div>
+                            <label for="match-attribute" class=LABEL>"Match users by"</label>
+                            <select id="match-attribute" class=INPUT
+                                on:change=move |ev| {
+                                    if let Some(m) = MatchAttribute::parse(&event_target_value(&ev)) {
+                                        match_attribute.set(m);
+                                    }
                                 }
-                            }
-                        >
-                            <option value="user_name" selected={s.match_attribute == MatchAttribute::UserName}>"userName (SCIM)"</option>
-                            <option value="email" selected={s.match_attribute == MatchAttribute::Email}>"Primary email"</option>
-                        </select>
-                        <p class=HINT>"Compared with the assertion's value, ignoring case."</p>
+                            >
+                                <option value="user_name" selected={s.match_attribute == MatchAttribute::UserName}>"userName (SCIM)"</option>
+                                <option value="email" selected={s.match_attribute == MatchAttribute::Email}>"Primary email"</option>
+                            </select>
+                            <p class=HINT>"Compared with the assertion's value, ignoring case."</p>
+                        </div>
+                        <div>
+                            <label for="saml-attribute" class=LABEL>"SAML attribute to match (optional)"</label>
+                            <input id="saml-attribute" maxlength="256" placeholder="Leave empty to use the NameID" class=INPUT
+                                prop:value=move || saml_attribute.get() on:input=move |ev| saml_attribute.set(event_target_value(&ev))/>
+                            <p class=HINT>"The name of an Attribute Statement in Okta; empty means the Subject's NameID."</p>
+                        </div>
+                        <div>
+                            <label for="clock-skew" class=LABEL>"Allowed clock skew (seconds)"</label>
+                            <input id="clock-skew" type="number" min="0" max=MAX_CLOCK_SKEW_SECONDS.to_string() step="1" required class=INPUT
+                                prop:value=move || skew.get() on:input=move |ev| skew.set(event_target_value(&ev))/>
+                            <p class=HINT>"How far Okta's clock may be from Gatehouse's when checking an assertion's validity window. Default 120."</p>
+                        </div>
                     </div>
-                    <div>
-                        <label for="saml-attribute" class=LABEL>"SAML attribute to match (optional)"</label>
-                        <input id="saml-attribute" maxlength="256" placeholder="Leave empty to use the NameID" class=INPUT
-                            prop:value=move || saml_attribute.get() on:input=move |ev| saml_attribute.set(event_target_value(&ev))/>
-                        <p class=HINT>"The name of an Attribute Statement in Okta; empty means the Subject's NameID."</p>
+                    <div class="space-y-3">
+                        <label for="sign-requests" class="flex items-start gap-2 text-sm text-slate-700 dark:text-slate-300">
+                            <input id="sign-requests" type="checkbox" class="mt-1"
+                                prop:checked=move || sign.get() on:change=move |ev| sign.set(event_target_checked(&ev))/>
+                            <span>
+                                "Sign AuthnRequests"
+                                <span class="block text-xs text-slate-500 dark:text-slate-400">"Turn on when Okta's \u{201c}Signed Requests\u{201d} is ticked; upload the SP certificate (PEM) to Okta's \u{201c}Signature Certificate\u{201d}."</span>
+                            </span>
+                        </label>
+                        <label for="idp-initiated" class="flex items-start gap-2 text-sm text-slate-700 dark:text-slate-300">
+                            <input id="idp-initiated" type="checkbox" class="mt-1"
+                                prop:checked=move || idp_initiated.get() on:change=move |ev| idp_initiated.set(event_target_checked(&ev))/>
+                            <span>
+                                "Allow IdP-initiated sign-in (the app's tile on the Okta dashboard)"
+                                <span class="block text-xs text-slate-500 dark:text-slate-400">"Off by default. Sign-in started at Gatehouse's /login works without it."</span>
+                            </span>
+                        </label>
+                        {move || idp_initiated.get().then(|| view! {
+                            <p class=WARNING data-test="idp-initiated-warning">
+                                "With this on, Gatehouse accepts responses it did not ask for, so it cannot check that the person finishing the sign-in is the one who started it. A response intercepted on its way could be used from another browser until it expires. Each response is still accepted only once. Leave it off unless people must start from the Okta dashboard."
+                            </p>
+                        })}
                     </div>
-                    <div>
-                        <label for="clock-skew" class=LABEL>"Allowed clock skew (seconds)"</label>
-                        <input id="clock-skew" type="number" min="0" max=MAX_CLOCK_SKEW_SECONDS.to_string() step="1" required class=INPUT
-                            prop:value=move || skew.get() on:input=move |ev| skew.set(event_target_value(&ev))/>
-                        <p class=HINT>"How far Okta's clock may be from Gatehouse's when checking an assertion's validity window. Default 120."</p>
-                    </div>
-                </div>
-                <div class="space-y-3">
-                    <label for="sign-requests" class="flex items-start gap-2 text-sm text-slate-700 dark:text-slate-300">
-                        <input id="sign-requests" type="checkbox" class="mt-1"
-                            prop:checked=move || sign.get() on:change=move |ev| sign.set(event_target_checked(&ev))/>
-                        <span>
-                            "Sign AuthnRequests"
-                            <span class="block text-xs text-slate-500 dark:text-slate-400">"Turn on when Okta's \u{201c}Signed Requests\u{201d} is ticked; upload the SP certificate (PEM) to Okta's \u{201c}Signature Certificate\u{201d}."</span>
-                        </span>
-                    </label>
-                    <label for="idp-initiated" class="flex items-start gap-2 text-sm text-slate-700 dark:text-slate-300">
-                        <input id="idp-initiated" type="checkbox" class="mt-1"
-                            prop:checked=move || idp_initiated.get() on:change=move |ev| idp_initiated.set(event_target_checked(&ev))/>
-                        <span>
-                            "Allow IdP-initiated sign-in (the app's tile on the Okta dashboard)"
-                            <span class="block text-xs text-slate-500 dark:text-slate-400">"Off by default. Sign-in started at Gatehouse's /login works without it."</span>
-                        </span>
-                    </label>
-                    {move || idp_initiated.get().then(|| view! {
-                        <p class=WARNING data-test="idp-initiated-warning">
-                            "With this on, Gatehouse accepts responses it did not ask for, so it cannot check that the person finishing the sign-in is the one who started it. A response intercepted on its way could be used from another browser until it expires. Each response is still accepted only once. Leave it off unless people must start from the Okta dashboard."
-                        </p>
+                    {move || form_error.get().map(|e| view! { <p role="alert" class=WARNING>{e}</p> })}
+                    {move || update.value().get().map(|r| match r {
+                        Ok(_) => view! { <p role="status" class=SUCCESS data-test="settings-saved">"Settings saved."</p> }.into_any(),
+                        Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                     })}
-                </div>
-                {move || form_error.get().map(|e| view! { <p role="alert" class=WARNING>{e}</p> })}
-                {move || update.value().get().map(|r| match r {
-                    Ok(_) => view! { <p role="status" class=SUCCESS data-test="settings-saved">"Settings saved."</p> }.into_any(),
-                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                })}
-                <button type="submit" class=PRIMARY disabled=move || update.pending().get()>"Save settings"</button>
+                    <button type="submit" class=PRIMARY disabled=move || update.pending().get()>"Save settings"</button>
+                </fieldset>
             </form>
         </section>
     }
+    .into_any()
 }
 
 #[component]
@@ -310,6 +317,7 @@ fn Groups(detail: ProfileDetail, assign: ServerAction<AssignProfileToGroup>) -> 
         "This profile is number {} of {} in priority order. {PRIORITY_RULE}",
         detail.position, detail.profile_count
     );
+    let read_only = use_read_only();
     view! {
         <section aria-labelledby="groups-title" class=SECTION>
             <h2 id="groups-title" class=H2>"User groups"</h2>
@@ -327,13 +335,15 @@ fn Groups(detail: ProfileDetail, assign: ServerAction<AssignProfileToGroup>) -> 
                     </ul>
                 }.into_any()
             }}
-            <ActionForm action=assign attr:class="flex flex-wrap items-end gap-3">
-                <input type="hidden" name="id" value=id/>
-                <div class="grow">
-                    <label for="assign-group" class=LABEL>"Assign to a user group"</label>
-                    <input id="assign-group" name="group" required placeholder="Group name, as pushed from Okta" class=INPUT/>
-                </div>
-                <button type="submit" class=SECONDARY disabled=move || assign.pending().get()>"Assign"</button>
+            <ActionForm action=assign>
+                <fieldset disabled=read_only class="flex flex-wrap items-end gap-3 min-w-0">
+                    <input type="hidden" name="id" value=id/>
+                    <div class="grow">
+                        <label for="assign-group" class=LABEL>"Assign to a user group"</label>
+                        <input id="assign-group" name="group" required placeholder="Group name, as pushed from Okta" class=INPUT/>
+                    </div>
+                    <button type="submit" class=SECONDARY disabled=move || assign.pending().get()>"Assign"</button>
+                </fieldset>
             </ActionForm>
             {move || assign.value().get().map(|r| match r {
                 Ok(change) => {
@@ -349,6 +359,7 @@ fn Groups(detail: ProfileDetail, assign: ServerAction<AssignProfileToGroup>) -> 
             })}
         </section>
     }
+    .into_any()
 }
 
 #[component]
@@ -362,6 +373,7 @@ fn Delete(detail: ProfileDetail, delete: ServerAction<DeleteAuthProfile>) -> imp
     let target = RwSignal::new(others.first().map(|p| p.id.to_string()).unwrap_or_default());
     let id = profile.id.to_string();
     let name = profile.name.clone();
+    let read_only = use_read_only();
     let on_delete = move |_| {
         let on_groups = if group_count == 0 {
             None
@@ -386,7 +398,7 @@ fn Delete(detail: ProfileDetail, delete: ServerAction<DeleteAuthProfile>) -> imp
         <section aria-labelledby="delete-title" class="rounded-xl border border-red-200 dark:border-red-900 bg-white dark:bg-slate-900 p-6 space-y-4">
             <h2 id="delete-title" class=H2>"Delete this profile"</h2>
             {(group_count > 0).then(|| view! {
-                <fieldset class="space-y-2 text-sm text-slate-700 dark:text-slate-300">
+                <fieldset disabled=read_only class="space-y-2 text-sm text-slate-700 dark:text-slate-300">
                     <legend class="mb-2">{format!("{group_count} user group(s) use this profile. What should happen to them?")}</legend>
                     <label for="delete-move" class="flex flex-wrap items-center gap-2">
                         <input type="radio" id="delete-move" name="on-groups" disabled={!has_others}
@@ -412,11 +424,12 @@ fn Delete(detail: ProfileDetail, delete: ServerAction<DeleteAuthProfile>) -> imp
             {move || delete.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}
             <button type="button" data-test="delete-profile"
                 class="rounded-md border border-red-300 dark:border-red-800 px-3 py-2 text-sm font-medium text-red-700 dark:text-red-300 hover:bg-red-50 dark:hover:bg-red-950 disabled:opacity-50"
-                disabled=move || delete.pending().get()
+                disabled=move || delete.pending().get() || read_only()
                 on:click=on_delete
             >"Delete profile"</button>
         </section>
     }
+    .into_any()
 }
 
 #[component]

@@ -8,7 +8,7 @@ use crate::api::auth_profiles::{
     binding_name, MetadataInput, MetadataPreviewOutcome, MetadataPreviewView, PreviewIdpMetadata,
     SaveIdpMetadata, MAX_METADATA_BYTES,
 };
-use crate::components::ErrorNotice;
+use crate::components::{use_read_only, ErrorNotice};
 use gatehouse_domain::auth_profile::IdpSettings;
 use leptos::prelude::*;
 
@@ -267,72 +267,76 @@ pub fn ImportMetadata(
     };
     let current_for_preview = current.clone();
     let has_idp = current.is_some();
+    let read_only = use_read_only();
     view! {
         <section aria-labelledby="import-title" class=SECTION>
             <h2 id="import-title" class=H2>{if has_idp { "Import new IdP metadata" } else { "Import the IdP's metadata" }}</h2>
             <p class="text-sm text-slate-600 dark:text-slate-400">
                 "In Okta: the SAML app \u{2192} "<strong>"Sign On"</strong>" \u{2192} "<strong>"Metadata URL"</strong>" (copy it), or \u{201c}Identity Provider metadata\u{201d} to download the file. You will see what it holds before anything is saved."
             </p>
-            <fieldset class="flex flex-wrap gap-6">
-                <legend class="sr-only">"Where the metadata comes from"</legend>
-                <SourceChoice state value=Source::Url label="From a URL"/>
-                <SourceChoice state value=Source::File label="Upload a file"/>
-                <SourceChoice state value=Source::Paste label="Paste XML"/>
+            <fieldset disabled=read_only class="space-y-4 min-w-0">
+                <fieldset class="flex flex-wrap gap-6">
+                    <legend class="sr-only">"Where the metadata comes from"</legend>
+                    <SourceChoice state value=Source::Url label="From a URL"/>
+                    <SourceChoice state value=Source::File label="Upload a file"/>
+                    <SourceChoice state value=Source::Paste label="Paste XML"/>
+                </fieldset>
+                {move || match state.source.get() {
+                    Source::Url => view! {
+                        <div>
+                            <label for="metadata-url" class=LABEL>"Metadata URL"</label>
+                            <input id="metadata-url" type="url" class=INPUT
+                                placeholder="https://example.okta.com/app/exk.../sso/saml/metadata"
+                                prop:value=move || state.url.get()
+                                on:input=move |ev| state.url.set(event_target_value(&ev))/>
+                            <p class=HINT>"Fetched over https from a public address, within 5 seconds. Kept with the profile so it can be refreshed."</p>
+                        </div>
+                    }.into_any(),
+                    Source::File => view! {
+                        <div>
+                            <label for="metadata-file" class=LABEL>"Metadata file (XML)"</label>
+                            <input id="metadata-file" type="file" accept=".xml,application/xml,text/xml,application/samlmetadata+xml"
+                                class="mt-1 block w-full text-sm text-slate-700 dark:text-slate-300"
+                                on:change=move |ev| {
+                                    state.file.set(None);
+                                    state.file_error.set(None);
+                                    read_chosen_file(&ev, MAX_METADATA_BYTES, move |r| match r {
+                                        Ok(read) => state.file.set(Some(read)),
+                                        Err(e) => state.file_error.set(Some(e)),
+                                    });
+                                }/>
+                            {move || state.file.get().map(|(name, text)| view! {
+                                <p class=HINT data-test="file-read">{format!("Read {name} ({:.1} KiB).", text.len() as f64 / 1024.0)}</p>
+                            })}
+                            {move || state.file_error.get().map(|e| view! { <p role="alert" class=WARNING>{e}</p> })}
+                        </div>
+                    }.into_any(),
+                    Source::Paste => view! {
+                        <div>
+                            <label for="metadata-xml" class=LABEL>"Metadata XML"</label>
+                            <textarea id="metadata-xml" rows="8" spellcheck="false" class=format!("{INPUT} font-mono text-xs")
+                                placeholder="<md:EntityDescriptor entityID=\"http://www.okta.com/exk...\" ...>"
+                                prop:value=move || state.pasted.get()
+                                on:input=move |ev| state.pasted.set(event_target_value(&ev))></textarea>
+                        </div>
+                    }.into_any(),
+                }}
+                <button type="button" class=PRIMARY
+                    disabled=move || !can_preview() || state.preview.pending().get()
+                    on:click=preview_now
+                >{move || if state.preview.pending().get() { "Reading\u{2026}" } else { "Preview" }}</button>
+                {move || state.preview.value().get().map(|r| match r {
+                    Ok(MetadataPreviewOutcome::Ready(v)) => view! {
+                        <Preview view_data=v current=current_for_preview.clone() state profile_id=profile_id.clone()/>
+                    }.into_any(),
+                    Ok(MetadataPreviewOutcome::ChooseIdp { entity_ids }) => view! {
+                        <ChooseIdp entity_ids state/>
+                    }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                })}
+                {move || state.save.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}
             </fieldset>
-            {move || match state.source.get() {
-                Source::Url => view! {
-                    <div>
-                        <label for="metadata-url" class=LABEL>"Metadata URL"</label>
-                        <input id="metadata-url" type="url" class=INPUT
-                            placeholder="https://example.okta.com/app/exk.../sso/saml/metadata"
-                            prop:value=move || state.url.get()
-                            on:input=move |ev| state.url.set(event_target_value(&ev))/>
-                        <p class=HINT>"Fetched over https from a public address, within 5 seconds. Kept with the profile so it can be refreshed."</p>
-                    </div>
-                }.into_any(),
-                Source::File => view! {
-                    <div>
-                        <label for="metadata-file" class=LABEL>"Metadata file (XML)"</label>
-                        <input id="metadata-file" type="file" accept=".xml,application/xml,text/xml,application/samlmetadata+xml"
-                            class="mt-1 block w-full text-sm text-slate-700 dark:text-slate-300"
-                            on:change=move |ev| {
-                                state.file.set(None);
-                                state.file_error.set(None);
-                                read_chosen_file(&ev, MAX_METADATA_BYTES, move |r| match r {
-                                    Ok(read) => state.file.set(Some(read)),
-                                    Err(e) => state.file_error.set(Some(e)),
-                                });
-                            }/>
-                        {move || state.file.get().map(|(name, text)| view! {
-                            <p class=HINT data-test="file-read">{format!("Read {name} ({:.1} KiB).", text.len() as f64 / 1024.0)}</p>
-                        })}
-                        {move || state.file_error.get().map(|e| view! { <p role="alert" class=WARNING>{e}</p> })}
-                    </div>
-                }.into_any(),
-                Source::Paste => view! {
-                    <div>
-                        <label for="metadata-xml" class=LABEL>"Metadata XML"</label>
-                        <textarea id="metadata-xml" rows="8" spellcheck="false" class=format!("{INPUT} font-mono text-xs")
-                            placeholder="<md:EntityDescriptor entityID=\"http://www.okta.com/exk...\" ...>"
-                            prop:value=move || state.pasted.get()
-                            on:input=move |ev| state.pasted.set(event_target_value(&ev))></textarea>
-                    </div>
-                }.into_any(),
-            }}
-            <button type="button" class=PRIMARY
-                disabled=move || !can_preview() || state.preview.pending().get()
-                on:click=preview_now
-            >{move || if state.preview.pending().get() { "Reading\u{2026}" } else { "Preview" }}</button>
-            {move || state.preview.value().get().map(|r| match r {
-                Ok(MetadataPreviewOutcome::Ready(v)) => view! {
-                    <Preview view_data=v current=current_for_preview.clone() state profile_id=profile_id.clone()/>
-                }.into_any(),
-                Ok(MetadataPreviewOutcome::ChooseIdp { entity_ids }) => view! {
-                    <ChooseIdp entity_ids state/>
-                }.into_any(),
-                Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-            })}
-            {move || state.save.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}
         </section>
     }
+    .into_any()
 }

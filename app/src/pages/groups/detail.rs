@@ -8,7 +8,7 @@ use crate::api::directory::{
     SetGroupProfile, UserParams,
 };
 use crate::components::event_list::utc;
-use crate::components::{ErrorNotice, PageHeader};
+use crate::components::{use_read_only, ErrorNotice, PageHeader};
 use crate::pages::users::detail::{confirmed, Fact, RecentEvents};
 use crate::pages::users::{
     count, user_params_from, with_query, ManagedMark, Pager, UserTableFrame, UserTableRow, WideRow,
@@ -95,6 +95,7 @@ fn ProfileSection(
         })
         .collect_view();
     let had_profile = current.is_some();
+    let read_only = use_read_only();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let profile_id = chosen.get_untracked();
@@ -116,18 +117,20 @@ fn ProfileSection(
         <section aria-labelledby="profile-heading" class=format!("{SECTION} space-y-3")>
             <h2 id="profile-heading" class=H2>"Authentication profile"</h2>
             {status}
-            <form on:submit=submit class="flex flex-wrap items-end gap-3" data-test="profile-form">
-                <div class="grow max-w-md">
-                    <label for="g-profile-choice" class=LABEL>"Sign in through"</label>
-                    <select id="g-profile-choice" name="profile_id" class=INPUT
-                        on:change=move |ev| chosen.set(event_target_value(&ev))>
-                        <option value="" selected=move || chosen.get().is_empty()>"No profile (members cannot sign in)"</option>
-                        {options}
-                    </select>
-                </div>
-                <button type="submit" class=PRIMARY disabled=move || assign.pending().get()>
-                    {move || if assign.pending().get() { "Saving\u{2026}" } else { "Save profile" }}
-                </button>
+            <form on:submit=submit data-test="profile-form">
+                <fieldset disabled=read_only class="flex flex-wrap items-end gap-3 min-w-0">
+                    <div class="grow max-w-md">
+                        <label for="g-profile-choice" class=LABEL>"Sign in through"</label>
+                        <select id="g-profile-choice" name="profile_id" class=INPUT
+                            on:change=move |ev| chosen.set(event_target_value(&ev))>
+                            <option value="" selected=move || chosen.get().is_empty()>"No profile (members cannot sign in)"</option>
+                            {options}
+                        </select>
+                    </div>
+                    <button type="submit" class=PRIMARY disabled=move || assign.pending().get()>
+                        {move || if assign.pending().get() { "Saving\u{2026}" } else { "Save profile" }}
+                    </button>
+                </fieldset>
             </form>
             <p class="text-xs text-slate-600 dark:text-slate-400">
                 "A member of several groups signs in through the profile with the lowest priority number among their groups' profiles."

@@ -5,7 +5,7 @@
 use super::{ManagedMark, StatusBadge, LINK, SECTION};
 use crate::api::directory::{directory_user, EndUserSessions, UserView};
 use crate::components::event_list::utc;
-use crate::components::{ErrorNotice, PageHeader};
+use crate::components::{use_read_only, ErrorNotice, PageHeader};
 use gatehouse_domain::event::{percent_encode, EventEntry};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -170,11 +170,12 @@ fn Sessions(
         }
         .into_any()
     };
+    let read_only = use_read_only();
     let end_button = (n > 0).then(|| {
         view! {
             <button type="button"
-                class="rounded-md border border-red-300 dark:border-red-800 px-3 py-1.5 text-sm font-medium text-red-700 dark:text-red-300 hover:bg-red-50 dark:hover:bg-red-950"
-                disabled=move || end.pending().get()
+                class="rounded-md border border-red-300 dark:border-red-800 px-3 py-1.5 text-sm font-medium text-red-700 dark:text-red-300 hover:bg-red-50 dark:hover:bg-red-950 disabled:opacity-50 disabled:cursor-not-allowed"
+                disabled=move || end.pending().get() || read_only()
                 on:click=move |_| {
                     let question = format!("End all {n} session(s) of {user_name}? They will have to sign in again.");
                     if confirmed(&question) {
