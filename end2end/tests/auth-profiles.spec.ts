@@ -3,7 +3,7 @@ import { X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { IDP_URL } from "../playwright.config";
-import { hydrated, signIn } from "./helpers";
+import { consoleScimToken, hydrated, signIn } from "./helpers";
 
 const IDP_METADATA_URL = `${IDP_URL}/metadata`;
 const IDP_ENTITY_ID = "urn:gatehouse:test-idp";
@@ -29,13 +29,6 @@ async function createProfile(page: Page, name: string, description = ""): Promis
   await expect(page).toHaveURL(/\/console\/auth-profiles\/[0-9a-f-]{36}$/);
   await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
   return page.url().split("/").pop()!;
-}
-
-/** A SCIM token made through the console's own server function (the admin is signed in). */
-async function scimToken(request: APIRequestContext): Promise<string> {
-  const res = await request.post("/console/api/create_scim_token", { form: { name: unique("e2e") } });
-  expect(res.status()).toBe(200);
-  return (await res.json()).secret;
 }
 
 async function scimGroup(request: APIRequestContext, token: string, displayName: string): Promise<string> {
@@ -206,7 +199,7 @@ test("settings are saved, with IdP-initiated sign-in off until turned on", async
 });
 
 test("priority order, assigning a group, and deleting a profile its group moves away from", async ({ page }) => {
-  const token = await scimToken(page.request);
+  const token = await consoleScimToken(page.request, unique("e2e"));
   const groupName = unique("Engineering");
   const groupId = await scimGroup(page.request, token, groupName);
   const first = unique("First");

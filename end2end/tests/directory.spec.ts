@@ -1,5 +1,5 @@
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
-import { hydrated, signIn } from "./helpers";
+import { hydrated, scimRequest as scim, signIn } from "./helpers";
 
 // Users & Groups against data each test provisions itself over SCIM. Every name carries a
 // run tag, so the tests find only their own users and groups in a shared database.
@@ -21,16 +21,6 @@ async function scimToken(page: Page, name: string): Promise<string> {
   const revealed = page.getByTestId("new-token");
   await expect(revealed).toHaveValue(/^gh_scim_/);
   return revealed.inputValue();
-}
-
-async function scim(request: APIRequestContext, token: string, method: string, path: string, data: unknown) {
-  const res = await request.fetch(`/scim/v2${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/scim+json" },
-    data,
-  });
-  expect(res.status(), `${method} ${path}: ${await res.text()}`).toBeLessThan(300);
-  return res.json();
 }
 
 async function scimUser(

@@ -16,8 +16,8 @@ const AUDITOR = {
 
 /** What the Administrator sets up for the Auditor to look at (ids filled in by the first test). */
 const SEEN = {
-  tokenName: `Settings e2e ${RUN}`,
-  profileName: `Settings e2e ${RUN}`,
+  tokenName: `Settings token ${RUN}`,
+  profileName: `Settings profile ${RUN}`,
   profileId: "",
   groupId: "",
 };
@@ -72,13 +72,27 @@ test("an Administrator sees the configuration and adds an Auditor", async ({ pag
   });
   const group = await scimRequest(page.request, token, "POST", "/Groups", {
     schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-    displayName: `Settings e2e ${RUN}`,
+    displayName: `Settings group ${RUN}`,
     members: [{ value: user.id }],
   });
   SEEN.groupId = group.id;
   const res = await page.request.post("/console/api/create_auth_profile", { form: { name: SEEN.profileName } });
   expect(res.status(), await res.text()).toBe(200);
   SEEN.profileId = (await res.json()).id;
+
+  // The same controls the Auditor will find disabled are usable by an Administrator.
+  await page.goto("/console/scim");
+  await hydrated(page);
+  await expect(page.getByRole("button", { name: "Generate token" })).toBeEnabled();
+  await expect(page.getByRole("button", { name: `Revoke ${SEEN.tokenName}` })).toBeEnabled();
+  await page.goto(`/console/auth-profiles/${SEEN.profileId}`);
+  await hydrated(page);
+  await expect(page.locator("#settings-name")).toBeEnabled();
+  await expect(page.getByRole("button", { name: "Delete profile" })).toBeEnabled();
+  await expect(page.getByLabel("From a URL")).toBeEnabled();
+  await page.goto(`/console/groups/${SEEN.groupId}`);
+  await hydrated(page);
+  await expect(page.getByLabel("Sign in through")).toBeEnabled();
 });
 
 test("the last Administrator cannot be removed, and a dismissed confirmation removes nothing", async ({ page }) => {
