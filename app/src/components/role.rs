@@ -1,8 +1,9 @@
-//! What the signed-in administrator's role lets the console offer. An Auditor sees every
-//! page with its controls disabled, so nothing invites a change the server will refuse
+//! What the signed-in administrator's role lets the console offer. An Auditor sees the
+//! pages' controls disabled, so nothing invites a change the server will refuse
 //! (`api::guard::require_administrator` refuses it anyway, checked in each function's body).
 //! Disabled rather than removed: the page still shows what an Administrator can do there
-//! and the values the forms hold.
+//! and the values the forms hold. (Settings, which has the administrator in its own data,
+//! leaves out its add and remove controls instead.)
 
 use crate::error::AppError;
 use gatehouse_domain::admin::Admin;
